@@ -1,0 +1,31 @@
+"""chainrule: exact gradients of NumPy code by the chain rule.
+
+    import chainrule as cr
+    import chainrule.numpy as cnp
+
+    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    loss = cnp.sum(x ** 2)
+    loss.backward()          # seeds d loss / d loss = 1 and applies the chain rule
+    x.grad                   # array([2., 4., 6.])
+
+    cr.grad(lambda w: cnp.sum(w ** 2))(np.ones(3))   # JAX style: array([2., 2., 2.])
+"""
+from .core import tensor as _tensor_module
+from .core.errors import ChainruleError, ChainruleTypeError
+from .core.state import enable_grad, is_grad_enabled, no_grad
+from .core.tensor import Tensor, tensor
+from .core.transforms import (grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, value_and_grad,
+                              vjp)
+from . import numpy  # noqa: F401  (registers the differentiable NumPy namespace)
+from . import functional  # noqa: F401
+from .core.custom import custom_jvp, custom_vjp
+from .explain.check import check_grad
+
+_tensor_module._install_methods()
+
+__version__ = "0.1.0"
+
+__all__ = ["Tensor", "tensor", "grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacrev",
+           "jacfwd", "hessian", "hvp", "no_grad", "enable_grad", "is_grad_enabled",
+           "custom_vjp", "custom_jvp", "check_grad", "ChainruleError", "ChainruleTypeError",
+           "numpy", "functional", "__version__"]

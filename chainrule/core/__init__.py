@@ -1,0 +1,1 @@
+"""The engine: Tensor, primitives, the backward pass, forward mode, and transforms."""

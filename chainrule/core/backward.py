@@ -1,0 +1,250 @@
+"""The backward pass: the chain rule, applied once per node in reverse topological order.
+
+Seed the output with a gradient (1 for a scalar loss), then walk the graph
+from the output back to the inputs.  At each node, every input that needs a
+gradient receives ``vjp(upstream gradient)``; gradients arriving at the same
+node along different paths are added.  That is all of backpropagation.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import state
+from .errors import ChainruleError, ChainruleTypeError, describe
+from .primitive import Primitive, fit_grad
+from .tensor import Tensor
+
+# Observers of the backward pass (explain.trace, explain.kinks): called as
+# hook(node, upstream_gradient, [(input, gradient_sent), ...]).
+hooks = []
+
+
+def _freed(*_a, **_k):
+    raise ChainruleError(
+        "backward", message="trying to backward through the graph a second time",
+        expected="a graph that still holds its saved values",
+        actual="a graph already freed by an earlier backward()",
+        fix="call backward(retain_graph=True) the first time if you need to go through it again, "
+            "or recompute the forward pass")
+
+
+FREED = Primitive("freed", None)
+FREED.vjp = _freed
+
+
+def toposort(root, stop=None):
+    """Tensors reachable from ``root`` through ``requires_grad`` links, inputs before outputs.
+
+    Iterative depth-first search: a chain of a million operations must not hit
+    Python's recursion limit.  Tensors in ``stop`` (ids) are not looked through.
+    """
+    order = []
+    seen = set()
+    stack = [(root, False)]
+    push = stack.append
+    pop = stack.pop
+    while stack:
+        t, expanded = pop()
+        if expanded:
+            order.append(t)
+            continue
+        tid = id(t)
+        if tid in seen:
+            continue
+        seen.add(tid)
+        push((t, True))
+        args = t._args
+        if args is not None and (stop is None or tid not in stop):
+            for a in args:
+                if isinstance(a, Tensor) and a.requires_grad and id(a) not in seen:
+                    push((a, False))
+    return order
+
+
+def _seed(out, gradient, op="backward"):
+    if gradient is None:
+        if out.data.size != 1:
+            raise ChainruleError(
+                op, message="grad can be implicitly created only for a scalar output",
+                expected="a scalar (one-element) output, like a loss",
+                actual=f"output of {describe(out.data)}",
+                fix="reduce it first, e.g. y.sum().backward(), or pass gradient=<array of the "
+                    "output's shape> (the vector in the vector-Jacobian product)")
+        return np.ones_like(out.data)
+    g = gradient.data if isinstance(gradient, Tensor) and not gradient.requires_grad else gradient
+    if np.shape(g) != out.data.shape:
+        raise ChainruleError(op, message="gradient has the wrong shape",
+                             expected=f"shape {out.data.shape} (the output's)",
+                             actual=f"{describe(np.asarray(g) if not isinstance(g, Tensor) else g)}",
+                             fix="pass a gradient shaped like the output")
+    if not isinstance(g, Tensor):
+        g = np.asarray(g, dtype=out.data.dtype)
+    return g
+
+
+def backward(out, gradient=None, retain_graph=None, create_graph=False):
+    """``Tensor.backward``: accumulate d(out)/d(leaf) into every leaf's ``.grad``."""
+    if not isinstance(out, Tensor) or not out.requires_grad:
+        raise ChainruleError(
+            "backward", message="this Tensor does not require grad and has no graph",
+            expected="a Tensor computed from inputs created with requires_grad=True",
+            actual="requires_grad=False",
+            fix="create the inputs with chainrule.tensor(..., requires_grad=True), "
+                "and do not compute under no_grad()")
+    if retain_graph is None:
+        retain_graph = create_graph
+    seed = _seed(out, gradient)
+    if create_graph and not isinstance(seed, Tensor):
+        seed = Tensor(seed)
+    grads = run_backward(out, seed, create_graph=create_graph, free=not retain_graph)
+    given = set()
+    for t, g in grads:
+        if not create_graph:
+            if isinstance(g, Tensor):
+                g = g.data
+            # a rule may hand the same array to several inputs (x + y): never let two
+            # .grad attributes share memory, since optimizers update them in place
+            if id(g) in given or g.base is not None or not g.flags.writeable:
+                g = g.copy()
+            given.add(id(g))
+        t.grad = g if t.grad is None else t.grad + g
+
+
+def run_backward(out, seed, create_graph=False, free=False, inputs=None):
+    """The chain rule.  Returns [(tensor, gradient)] for leaves (or for ``inputs``)."""
+    stop = None if inputs is None else {id(t) for t in inputs}
+    order = toposort(out, stop)
+    relevant = None if inputs is None else _depends_on(order, stop)
+    grads = {id(out): seed}
+    owned = set()                               # ids of gradient arrays we may add into in place
+    results = []
+    get = grads.get
+    for t in reversed(order):
+        tid = id(t)
+        g = grads.pop(tid, None)
+        if g is None or (relevant is not None and tid not in relevant):
+            continue
+        op = t._op
+        if stop is not None and tid in stop:
+            results.append((t, g))
+            continue
+        if op is None:
+            results.append((t, g))
+            continue
+        if t._retain:
+            t.grad = (g.data if isinstance(g, Tensor) and not create_graph else g) \
+                if t.grad is None else t.grad + g
+        if create_graph:
+            args, ans = t._args, t
+        else:
+            args, ans = t._raw, t.data
+        kw = t._kw
+        sent = [] if hooks else None
+        i = 0
+        for a in t._args:
+            if isinstance(a, Tensor) and a.requires_grad and (relevant is None or id(a) in relevant):
+                pg = fit_grad(op.vjp(i, g, ans, *args, **kw), a)
+                if sent is not None:
+                    sent.append((a, pg))
+                aid = id(a)
+                prev = get(aid)
+                if prev is None:
+                    grads[aid] = pg
+                elif aid in owned:
+                    prev += pg
+                else:
+                    prev = prev + pg
+                    grads[aid] = prev
+                    if type(prev) is np.ndarray:
+                        owned.add(aid)
+            i += 1
+        if hooks:
+            for h in hooks:
+                h(t, g, sent)
+        if free:
+            t._op = FREED
+            t._args = t._raw = t._kw = None
+    return results
+
+
+def _depends_on(order, stop):
+    """Ids of tensors in ``order`` that depend on any of the ``stop`` tensors."""
+    dep = set(stop)
+    for t in order:
+        args = t._args
+        if args is not None and id(t) not in stop:
+            for a in args:
+                if isinstance(a, Tensor) and id(a) in dep:
+                    dep.add(id(t))
+                    break
+    return dep
+
+
+def outer_active(out, inputs):
+    """Whether ``out`` depends on anything some outer derivative is being taken through.
+
+    If so, gradients must be built from Tensors (create_graph) so the outer
+    transform can differentiate them; otherwise plain arrays are faster.
+    """
+    levels = state.open_levels
+    if levels and (_open(out) or any(_open(t) for t in inputs)):
+        return True
+    if any(t._op is not None for t in inputs):
+        return True      # an input linked to an outer variable
+    stop = {id(t) for t in inputs}
+    for t in toposort(out, stop):
+        if id(t) in stop:
+            continue
+        if t._op is None and t.requires_grad:
+            return True
+        if levels:
+            if _open(t):
+                return True
+            if t._args is not None:
+                for a in t._args:
+                    if isinstance(a, Tensor) and _open(a):
+                        return True
+    return False
+
+
+def _open(t):
+    return t._fw is not None and any(k in state.open_levels for k in t._fw)
+
+
+def grad_of(out, inputs, seed=None, create_graph=None, op="grad"):
+    """d(out)/d(inputs) without touching ``.grad`` (what the functional transforms use)."""
+    if create_graph is None:
+        create_graph = outer_active(out, inputs)
+    seed = _seed(out, seed, op) if seed is None or not isinstance(seed, Tensor) else seed
+    if create_graph and not isinstance(seed, Tensor):
+        seed = Tensor(seed)
+    if not out.requires_grad:
+        found = {}
+    else:
+        with state.enable_grad() if create_graph else state.no_grad():
+            found = {id(t): g for t, g in run_backward(out, seed, create_graph=create_graph,
+                                                       inputs=inputs)}
+    result = []
+    for t in inputs:
+        g = found.get(id(t))
+        if g is None:
+            g = np.zeros_like(t.data)
+        if isinstance(g, Tensor) and not create_graph:
+            g = g.data
+        result.append(g)
+    return result
+
+
+def check_scalar_output(out, op):
+    data = out.data if isinstance(out, Tensor) else np.asarray(out)
+    if data.dtype.kind not in "fc":
+        raise ChainruleTypeError(
+            op, message="the function's output must be floating point",
+            expected="a float scalar (a loss)", actual=f"{describe(data)}",
+            fix="return a float value; comparisons and integer casts have no gradient")
+    if data.size != 1:
+        raise ChainruleTypeError(
+            op, message="the function must return a scalar",
+            expected="a scalar output (one element)", actual=f"output of {describe(data)}",
+            fix="reduce it (e.g. .sum() or .mean()), or use chainrule.vjp / chainrule.jacobian "
+                "for non-scalar outputs")

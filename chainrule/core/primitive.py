@@ -1,0 +1,272 @@
+"""Primitives: NumPy functions that know their derivatives.
+
+A primitive wraps one NumPy function.  Calling it on plain values calls NumPy
+directly (this is what makes the gradient rules cheap: they are written with
+the same primitives, and in a first-order backward pass they receive plain
+arrays).  Calling it on Tensors also records the call on the output Tensor
+(reverse mode) and pushes tangents through it (forward mode).
+
+Gradient rules live in ``chainrule/ops``, one table per op family:
+
+* ``vjp(argnum, g, ans, *args, **kw)`` -> the gradient for argument ``argnum``
+  given the upstream gradient ``g`` and the output ``ans``;
+* ``jvp(argnum, t, ans, *args, **kw)`` -> the output tangent caused by the
+  tangent ``t`` of argument ``argnum``.
+
+Both may return a result shaped like the broadcast output; the engine sums
+or broadcasts it to the right shape and casts it to the right dtype.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import state
+from .errors import ChainruleError
+from .tensor import Tensor
+
+_ndarray = np.ndarray
+
+
+class Primitive:
+    __slots__ = ("name", "fn", "vjp", "jvp", "differentiable", "formula", "kink", "__doc__",
+                 "__name__", "__wrapped__")
+
+    def __init__(self, name, fn, differentiable=True, doc=None):
+        self.name = name
+        self.__name__ = name
+        self.fn = fn
+        self.vjp = None
+        self.jvp = None
+        self.differentiable = differentiable
+        self.formula = None   # argnum -> text of the local derivative, for explain/trace
+        self.kink = None      # (args -> mask, subdifferential text, chosen text), for kink reports
+        self.__doc__ = doc or getattr(fn, "__doc__", None)
+        self.__wrapped__ = fn
+
+    def __call__(self, *args, **kwargs):
+        return apply(self, args, kwargs)
+
+    def __repr__(self):
+        return f"<chainrule primitive {self.name}>"
+
+
+def primitive(fn=None, *, name=None, differentiable=True):
+    """Decorator: make a NumPy-level function a primitive (rules are attached afterwards)."""
+    def wrap(f):
+        return Primitive(name or f.__name__, f, differentiable=differentiable)
+    return wrap(fn) if fn is not None else wrap
+
+
+def defvjp(op, *rules, formulas=None):
+    """Attach one reverse rule per argument: ``rule(g, ans, *args, **kw)``; None = not differentiable."""
+    def vjp(i, g, ans, *args, **kw):
+        rule = rules[i] if i < len(rules) else None
+        if rule is None:
+            raise ChainruleError(op.name, message=f"argument {i} is not differentiable",
+                                 fix="pass it as a constant (array or .detach())")
+        return rule(g, ans, *args, **kw)
+    op.vjp = vjp
+    if formulas:
+        op.formula = formulas
+
+
+def defvjp_argnum(op, rule, formulas=None):
+    """Attach one reverse rule for all arguments: ``rule(argnum, g, ans, *args, **kw)``."""
+    op.vjp = rule
+    if formulas:
+        op.formula = formulas
+
+
+def defjvp(op, *rules):
+    """Attach one forward rule per argument: ``rule(t, ans, *args, **kw)``."""
+    def jvp(i, t, ans, *args, **kw):
+        return rules[i](t, ans, *args, **kw)
+    op.jvp = jvp
+
+
+def defjvp_argnum(op, rule):
+    op.jvp = rule
+
+
+def def_linear(op, argnums=(0,)):
+    """Forward rule for an op linear in the given arguments: apply the op to the tangent."""
+    def jvp(i, t, ans, *args, **kw):
+        args = list(args)
+        args[i] = t
+        for j in argnums:
+            if j != i:
+                args[j] = np.zeros_like(_value(args[j])) if not isinstance(args[j], Tensor) else \
+                    args[j] * 0
+        return op(*args, **kw)
+    op.jvp = jvp
+
+
+def _value(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+# --------------------------------------------------------------------- dispatch
+def apply(op, args, kwargs):
+    """Call ``op`` on ``args``; record it if any argument is a Tensor that needs gradients."""
+    raw = None
+    record = False
+    forward = False
+    i = 0
+    for a in args:
+        if isinstance(a, Tensor):
+            if raw is None:
+                raw = list(args)
+            raw[i] = a.data
+            if a.requires_grad:
+                record = True
+            if a._fw is not None:
+                forward = True
+        i += 1
+    if raw is None:                          # plain NumPy call: the fast path rules rely on
+        return op.fn(*args, **kwargs)
+    out = op.fn(*raw, **kwargs)
+    if type(out) is not _ndarray:
+        out = np.asarray(out)
+    t = Tensor.__new__(Tensor)
+    t.data = out
+    t.grad = None
+    t._fw = None
+    t._retain = False
+    t.name = None
+    if record and state.grad_enabled and op.differentiable and out.dtype.kind in "fc":
+        t.requires_grad = True
+        t._op = op
+        t._args = args
+        t._raw = raw
+        t._kw = kwargs
+    else:
+        t.requires_grad = False
+        t._op = t._args = t._raw = t._kw = None
+    if forward and op.differentiable and out.dtype.kind in "fc":
+        _push_tangents(t, op, args, kwargs)
+    return t
+
+
+# ------------------------------------------------------------------ forward mode
+def _push_tangents(out, op, args, kwargs):
+    """Give ``out`` a tangent for every jvp level found on the arguments.
+
+    The tangent at level k is computed from arguments stripped of levels >= k,
+    so inner levels never leak into outer tangents (no perturbation confusion),
+    while lower levels and the reverse-mode tape flow through the rule itself.
+    """
+    levels = set()
+    for a in args:
+        if isinstance(a, Tensor) and a._fw is not None:
+            levels.update(a._fw)
+    levels.intersection_update(state.open_levels)   # tangents of finished jvp calls are inert
+    if not levels:
+        return
+    if op.jvp is None:
+        raise ChainruleError(op.name, message="has no forward-mode (jvp) rule",
+                             fix="use reverse mode (grad/vjp) for this operation")
+    tangents = {}
+    for k in sorted(levels):
+        sargs = [strip_levels(a, k) for a in args]
+        if any(isinstance(a, Tensor) and (a.requires_grad or _has_open_level(a)) for a in sargs):
+            ans = op(*sargs, **kwargs)       # the output as seen below level k
+        else:
+            ans = out.data
+            sargs = [a.data if isinstance(a, Tensor) else a for a in sargs]
+        tan = None
+        for i, a in enumerate(args):
+            if isinstance(a, Tensor) and a._fw is not None and k in a._fw:
+                term = op.jvp(i, a._fw[k], ans, *sargs, **kwargs)
+                tan = term if tan is None else tan + term
+        if tan is not None:
+            tangents[k] = fit_tangent(tan, out)
+    out._fw = tangents or None
+
+
+def _has_open_level(a):
+    return a._fw is not None and any(j in state.open_levels for j in a._fw)
+
+
+def strip_levels(a, k):
+    """``a`` without the tangents of levels >= k (an alias that stays on the tape)."""
+    if not isinstance(a, Tensor) or a._fw is None or max(a._fw) < k:
+        return a
+    kept = {j: t for j, t in a._fw.items() if j < k}
+    return alias(a, kept or None)
+
+
+def alias(a, fw):
+    """A new Tensor with ``a``'s value, linked to ``a`` on the tape, carrying tangents ``fw``."""
+    t = Tensor.__new__(Tensor)
+    t.data = a.data
+    t.grad = None
+    t._retain = False
+    t.name = a.name
+    t._fw = fw
+    if a.requires_grad and state.grad_enabled:
+        t.requires_grad = True
+        t._op = identity
+        t._args = (a,)
+        t._raw = [a.data]
+        t._kw = {}
+    else:
+        t.requires_grad = False
+        t._op = t._args = t._raw = t._kw = None
+    return t
+
+
+def fit_tangent(tan, out):
+    shape = out.data.shape
+    if _shape(tan) != shape:
+        tan = broadcast_to(tan, shape)
+    if _dtype(tan) != out.data.dtype:
+        tan = astype(tan, out.data.dtype)
+    return tan
+
+
+def fit_grad(g, a):
+    """Sum a broadcast gradient back to ``a``'s shape and give it ``a``'s dtype."""
+    shape = a.data.shape
+    if _shape(g) != shape:
+        g = sum_to(g, shape)
+    if _dtype(g) != a.data.dtype:
+        g = astype(g, a.data.dtype)
+    return g
+
+
+def _shape(x):
+    return x.shape if isinstance(x, (_ndarray, Tensor)) else np.shape(x)
+
+
+def _dtype(x):
+    return x.dtype if isinstance(x, (_ndarray, Tensor)) else np.asarray(x).dtype
+
+
+# ------------------------------------- the primitives the engine itself needs
+def _sum_to(x, shape):
+    """Sum ``x`` over the axes that broadcasting added or stretched, giving ``shape``."""
+    x = np.asarray(x)
+    if x.shape == shape:
+        return x
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and x.shape[i + lead] != 1)
+    r = x.sum(axis=axes, keepdims=True) if axes else x
+    if lead:
+        r = r.reshape(r.shape[lead:])
+    return r.reshape(shape)
+
+
+identity = Primitive("identity", lambda x: x)
+sum_to = Primitive("sum_to", _sum_to)
+broadcast_to = Primitive("broadcast_to", lambda x, shape: np.broadcast_to(x, shape))
+astype = Primitive("astype", lambda x, dtype: np.asarray(x).astype(dtype))
+
+defvjp(identity, lambda g, ans, x: g)
+defjvp(identity, lambda t, ans, x: t)
+defvjp(sum_to, lambda g, ans, x, shape: broadcast_to(g, _shape(x)))
+defjvp(sum_to, lambda t, ans, x, shape: sum_to(t, shape))
+defvjp(broadcast_to, lambda g, ans, x, shape: sum_to(g, _shape(x)))
+defjvp(broadcast_to, lambda t, ans, x, shape: broadcast_to(t, shape))
+defvjp(astype, lambda g, ans, x, dtype: astype(g, _dtype(x)))
+defjvp(astype, lambda t, ans, x, dtype: astype(t, dtype))

@@ -1,0 +1,255 @@
+"""The Tensor: a NumPy array plus the record of how it was computed.
+
+A Tensor is its own graph node (as in micrograd): ``_op`` is the primitive that
+made it, ``_args`` the arguments it was called with (Tensors and constants),
+``_raw`` the same arguments with Tensors replaced by their arrays (what the
+fast, first-order backward pass hands to the rules), ``_kw`` its keyword
+arguments.  Leaves have ``_op is None``.  ``_fw`` holds forward-mode tangents,
+one per active ``jvp`` level.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import state
+from .errors import ChainruleError
+
+
+class Tensor:
+    __slots__ = ("data", "grad", "requires_grad", "_op", "_args", "_raw", "_kw",
+                 "_fw", "_retain", "name", "__weakref__")
+
+    __array_priority__ = 1000  # so ndarray (op) Tensor defers to Tensor
+
+    def __init__(self, data, dtype=None, requires_grad=False, name=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        arr = np.array(data, dtype=dtype) if dtype is not None else np.asarray(data)
+        if arr.dtype == object:
+            raise ChainruleError(
+                "tensor", expected="numeric data (numbers, arrays, nested lists of numbers)",
+                actual=f"an object array built from {type(data).__name__}",
+                fix="pass numbers or arrays; use chainrule.numpy.stack to combine Tensors")
+        self.data = arr
+        self.grad = None
+        self.requires_grad = False
+        self._op = None
+        self._args = None
+        self._raw = None
+        self._kw = None
+        self._fw = None
+        self._retain = False
+        self.name = name
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # ------------------------------------------------------------------ flags
+    def requires_grad_(self, flag=True):
+        if flag and self.data.dtype.kind not in "fc":
+            raise ChainruleError(
+                "requires_grad", expected="a floating-point Tensor",
+                actual=f"dtype {self.data.dtype}",
+                fix="create it with a float dtype, e.g. chainrule.tensor([1., 2.]) or "
+                    "dtype='float64'; only floating-point values have gradients")
+        if not flag and self._op is not None:
+            raise ChainruleError(
+                "requires_grad_", expected="a leaf Tensor", actual=f"the result of {self._op.name}",
+                fix="use .detach() to get a Tensor outside the graph")
+        self.requires_grad = bool(flag)
+        return self
+
+    @property
+    def is_leaf(self):
+        return self._op is None
+
+    @property
+    def grad_fn(self):
+        return None if self._op is None else self._op.name
+
+    def retain_grad(self):
+        """Keep ``.grad`` on this intermediate after backward (leaves always keep it)."""
+        if not self.requires_grad:
+            raise ChainruleError("retain_grad", expected="a Tensor that requires grad",
+                                 actual="requires_grad=False",
+                                 fix="only Tensors inside the graph have gradients")
+        self._retain = True
+        return self
+
+    def zero_grad(self):
+        self.grad = None
+
+    def detach(self):
+        return Tensor(self.data)
+
+    # ------------------------------------------------------------ array facts
+    shape = property(lambda self: self.data.shape)
+    dtype = property(lambda self: self.data.dtype)
+    ndim = property(lambda self: self.data.ndim)
+    size = property(lambda self: self.data.size)
+
+    def __len__(self):
+        return len(self.data)
+
+    def item(self):
+        return self.data.item()
+
+    def numpy(self):
+        return self.data
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+
+    def __float__(self):
+        return float(self.data)
+
+    def __int__(self):
+        return int(self.data)
+
+    def __bool__(self):
+        return bool(self.data)
+
+    def __index__(self):
+        return self.data.__index__()
+
+    def __iter__(self):
+        for i in range(len(self.data)):
+            yield self[i]
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extra = ""
+        if self.data.dtype != np.float64 and self.data.dtype.kind == "f" or self.data.dtype.kind not in "f":
+            extra += f", dtype={self.data.dtype}"
+        if self._op is not None and self.requires_grad:
+            extra += f", grad_fn={self._op.name}"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    __hash__ = object.__hash__
+
+    # ---------------------------------------------------------------- backward
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
+        """Backpropagate from this Tensor, seeding it with ``gradient`` (1 for a scalar)."""
+        from .backward import backward
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+
+
+def tensor(data, dtype=None, requires_grad=False, name=None):
+    """Make a Tensor from numbers, nested lists, arrays or Tensors (copied like ``torch.tensor``)."""
+    if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in _flat(data)):
+        raise ChainruleError("tensor", expected="numbers or arrays", actual="a list containing Tensors",
+                             fix="use chainrule.numpy.stack(list) or chainrule.numpy.array(list) "
+                                 "to keep the Tensors' gradients")
+    arr = np.array(data.data if isinstance(data, Tensor) else data, dtype=dtype)
+    return Tensor(arr, requires_grad=requires_grad, name=name)
+
+
+def _flat(seq):
+    for s in seq:
+        if isinstance(s, (list, tuple)):
+            yield from _flat(s)
+        else:
+            yield s
+
+
+def is_active(x):
+    """True if ``x`` is a Tensor some derivative is being taken through."""
+    return isinstance(x, Tensor) and (x.requires_grad or x._fw is not None)
+
+
+state.Tensor = Tensor
+
+
+# ------------------------------------------------------------------ methods
+# Operators and methods delegate to chainrule.numpy, so Tensors behave like
+# arrays and every operation is recorded.
+def _install_methods():
+    from .. import numpy as cnp
+    from ..numpy import dispatch
+    T = Tensor
+
+    def binary(name, reflected=False):
+        op = getattr(cnp, name)
+        if reflected:
+            return lambda self, other: op(other, self)
+        return lambda self, other: op(self, other)
+
+    for dunder, name in [("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
+                         ("truediv", "divide"), ("pow", "power"), ("matmul", "matmul"),
+                         ("mod", "mod"), ("floordiv", "floor_divide")]:
+        setattr(T, f"__{dunder}__", binary(name))
+        setattr(T, f"__r{dunder}__", binary(name, reflected=True))
+    for dunder, name in [("lt", "less"), ("le", "less_equal"), ("gt", "greater"),
+                         ("ge", "greater_equal"), ("eq", "equal"), ("ne", "not_equal"),
+                         ("and", "logical_and"), ("or", "logical_or")]:
+        setattr(T, f"__{dunder}__", binary(name))
+    T.__neg__ = lambda self: cnp.negative(self)
+    T.__pos__ = lambda self: self
+    T.__abs__ = lambda self: cnp.abs(self)
+    T.__invert__ = lambda self: cnp.logical_not(self)
+    T.__getitem__ = lambda self, index: cnp.getitem(self, _plain_index(index))
+    T.__array_ufunc__ = lambda self, ufunc, method, *inputs, **kw: dispatch.array_ufunc(
+        ufunc, method, inputs, kw)
+    T.__array_function__ = lambda self, func, types, args, kw: dispatch.array_function(func, args, kw)
+    T.T = property(lambda self: cnp.transpose(self))
+    for name in METHODS:
+        fn = getattr(cnp, name, None) if name not in NN_METHODS else None
+        if fn is None and name in NN_METHODS:
+            from .. import functional
+            fn = getattr(functional, name, None)
+        if fn is not None and name not in T.__dict__:
+            setattr(T, name, _method(fn))
+    T.reshape = lambda self, *shape: cnp.reshape(self, shape[0] if len(shape) == 1 else shape)
+    T.transpose = lambda self, *axes: cnp.transpose(
+        self, (axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else axes) or None)
+    T.view = T.reshape
+    T.astype = lambda self, dtype: cnp.astype(self, dtype)
+    T.flatten = lambda self: cnp.reshape(self, (-1,))
+    T.ravel = T.flatten
+    T.mT = property(lambda self: cnp.swapaxes(self, -1, -2))
+
+
+def _method(fn):
+    def method(self, *args, **kwargs):
+        return fn(self, *args, **kwargs)
+    method.__name__ = fn.__name__
+    method.__doc__ = fn.__doc__
+    return method
+
+
+METHODS = ("sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "cumprod", "argmax",
+           "argmin", "all", "any", "squeeze", "swapaxes", "clip", "exp", "log", "sqrt", "abs",
+           "sin", "cos", "tan", "tanh", "square", "dot", "round", "repeat", "trace",
+           "diagonal", "sigmoid", "relu", "softmax", "log_softmax", "softplus", "leaky_relu",
+           "logsumexp", "norm", "expand_dims", "sort", "argsort", "nonzero")
+NN_METHODS = ("sigmoid", "relu", "softmax", "log_softmax", "softplus", "leaky_relu", "logsumexp")
+
+
+def _plain_index(index):
+    """Indices are constants: unwrap any Tensor inside them."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    if isinstance(index, list):
+        return [i.data if isinstance(i, Tensor) else i for i in index] \
+            if any(isinstance(i, Tensor) for i in index) else index
+    return index
+
+
+def __setitem__(self, index, value):
+    if self.requires_grad or isinstance(value, Tensor) and value.requires_grad:
+        from .errors import ChainruleTypeError
+        raise ChainruleTypeError(
+            "Tensor.__setitem__", message="in-place assignment would corrupt recorded gradients",
+            expected="a Tensor outside the graph", actual="a Tensor that requires grad",
+            fix="build a new Tensor instead, e.g. cnp.where(mask, value, t), or assign into "
+                "t.data under no_grad() for parameter updates")
+    self.data[_plain_index(index)] = value.data if isinstance(value, Tensor) else value
+
+
+Tensor.__setitem__ = __setitem__

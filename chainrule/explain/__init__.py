@@ -1,0 +1,1 @@
+"""Seeing the chain rule: gradient checks, traces, graph pictures, kink reports, plots."""

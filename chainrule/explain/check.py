@@ -1,0 +1,174 @@
+"""``check_grad``: compare chainrule's derivatives with central finite differences, in float64.
+
+For a random input direction v and a random output weighting u it compares
+  numeric:  (<u, f(x + εv)> − <u, f(x − εv)>) / 2ε
+  reverse:  <vjp(f)(u), v>
+  forward:  <u, jvp(f)(x; v)>
+one argument at a time.  For ``order=2`` the same check is run on the
+derivative functions themselves (reverse-over-reverse, forward-over-reverse,
+...), which is what makes higher-order rules trustworthy.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..core.pytree import flatten, unflatten
+from ..core.tensor import Tensor
+from ..core.transforms import jvp, vjp
+
+
+class GradCheckError(AssertionError):
+    """A derivative disagreed with finite differences."""
+
+
+class GradCheckReport:
+    def __init__(self):
+        self.rows = []          # (order, path, argument, numeric, analytic, ok)
+
+    @property
+    def passed(self):
+        return all(r[-1] for r in self.rows)
+
+    def __bool__(self):
+        return self.passed
+
+    def __str__(self):
+        lines = [f"{'order':>5}  {'mode':<10} {'arg':>3}  {'numeric':>14}  {'chainrule':>14}  ok"]
+        for order, path, arg, num, ana, ok in self.rows:
+            lines.append(f"{order:>5}  {path:<10} {arg:>3}  {num:>14.8g}  {ana:>14.8g}  "
+                         f"{'yes' if ok else 'NO'}")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def _f64(x):
+    if isinstance(x, Tensor):
+        x = x.data
+    return np.array(x, dtype=np.float64)
+
+
+def _out_leaves(y):
+    leaves, _ = flatten(y)
+    return [np.asarray(_plain(v), dtype=np.float64) for v in leaves]
+
+
+def _plain(v):
+    return v.data if isinstance(v, Tensor) else v
+
+
+def _inner(us, ys):
+    return float(sum(np.sum(u * y) for u, y in zip(us, ys)))
+
+
+def check_grad(f, *args, order=2, modes=("fwd", "rev"), eps=1e-6, rtol=1e-5, atol=1e-7,
+               seed=0, raise_on_fail=True, warn_on_kink=True):
+    """Check first (and higher) derivatives of ``f`` at ``args`` against finite differences.
+
+    Returns a report (truthy when everything agrees); raises ``GradCheckError``
+    naming the argument and its worst element when ``raise_on_fail``.
+    """
+    for m in modes:
+        if m not in ("fwd", "rev"):
+            raise ValueError(f"check_grad: unknown mode {m!r}; use 'fwd' and/or 'rev'")
+    rng = np.random.default_rng(seed)
+    args = [_f64(a) for a in args]
+    if warn_on_kink:
+        _warn_kinks(f, args)
+    report = GradCheckReport()
+    _check(f, args, order, 1, "", modes, eps, rtol, atol, rng, report, raise_on_fail)
+    return report
+
+
+def _warn_kinks(f, args):
+    try:
+        from .kinks import kinks_at
+    except ImportError:
+        return
+    found = kinks_at(f, args)
+    if found:
+        warnings.warn("check_grad: the point sits on a kink (" + found + "); finite differences "
+                      "are not meaningful there, so disagreement is expected — move the point off "
+                      "the kink to check the rule", stacklevel=3)
+
+
+def _check(f, args, max_order, order, path, modes, eps, rtol, atol, rng, report, raise_on_fail):
+    y0 = _out_leaves(f(*args))
+    us = [rng.standard_normal(y.shape) for y in y0]
+    for k, x in enumerate(args):
+        v = rng.standard_normal(x.shape)
+
+        def along(s, k=k, v=v):
+            a = list(args)
+            a[k] = args[k] + s * v
+            return _inner(us, _out_leaves(f(*a)))
+
+        numeric = (along(eps) - along(-eps)) / (2 * eps)
+        for mode in modes:
+            if mode == "rev":
+                _, pull = vjp(f, *args)
+                cot = unflatten(flatten(f(*args))[1], us) if len(us) != 1 else us[0]
+                g = pull(cot)[k]
+                analytic = float(np.sum(np.asarray(_plain(g)) * v))
+            else:
+                tangents = tuple(v if j == k else np.zeros_like(a) for j, a in enumerate(args))
+                _, t = jvp(f, tuple(args), tangents)
+                analytic = _inner(us, _out_leaves(t))
+            ok = abs(numeric - analytic) <= atol + rtol * max(abs(numeric), abs(analytic))
+            name = f"{mode}-over-{path}" if path else mode
+            report.rows.append((order, name, k, numeric, analytic, ok))
+            if not ok and raise_on_fail:
+                raise GradCheckError(_explain_failure(f, args, k, us, mode, order, name, numeric,
+                                                      analytic, eps))
+    if order < max_order:
+        for mode in modes:
+            df = _derivative_function(f, args, us, mode, rng)
+            _check(df, args, max_order, order + 1, f"{mode}-over-{path}" if path else mode,
+                   modes, eps, rtol, atol, rng, report, raise_on_fail)
+
+
+def _derivative_function(f, args, us, mode, rng):
+    """x -> the first derivative of f at x (as vjp with fixed u, or jvp with fixed v)."""
+    if mode == "rev":
+        def df(*a):
+            y = f(*a)
+            _, pull = vjp(f, *a)
+            cot = unflatten(flatten(y)[1], us) if len(us) != 1 else us[0]
+            return pull(cot)
+        return df
+    vs = tuple(rng.standard_normal(a.shape) for a in args)
+
+    def df(*a):
+        return jvp(f, tuple(a), vs)[1]
+    return df
+
+
+def _explain_failure(f, args, k, us, mode, order, name, numeric, analytic, eps):
+    msg = [f"check_grad: {name} derivative (order {order}) with respect to argument {k} "
+           f"disagrees with finite differences",
+           f"  Expected (central differences): {numeric:.10g}",
+           f"  Actual   (chainrule):          {analytic:.10g}"]
+    if order == 1 and args[k].size:
+        x = args[k]
+        _, pull = vjp(f, *args)
+        cot = unflatten(flatten(f(*args))[1], us) if len(us) != 1 else us[0]
+        g = np.asarray(_plain(pull(cot)[k]), dtype=np.float64).reshape(-1)
+        worst, worst_err, worst_num = None, -1.0, 0.0
+        for j in range(min(x.size, 2000)):
+            e = np.zeros(x.size)
+            e[j] = eps
+            a_plus, a_minus = list(args), list(args)
+            a_plus[k] = x + e.reshape(x.shape)
+            a_minus[k] = x - e.reshape(x.shape)
+            num = (_inner(us, _out_leaves(f(*a_plus))) - _inner(us, _out_leaves(f(*a_minus)))) / (2 * eps)
+            err = abs(num - g[j])
+            if err > worst_err:
+                worst, worst_err, worst_num = j, err, num
+        idx = np.unravel_index(worst, x.shape) if x.ndim else ()
+        msg.append(f"  Worst element: argument {k}{list(idx)} = {x.reshape(-1)[worst]:.6g}: "
+                   f"finite differences {worst_num:.10g}, reverse mode {g[worst]:.10g}")
+    msg.append("  Fix: if this is your own rule (custom_vjp/custom_jvp), check its formula; if the "
+               "point is on a kink (|x| at 0, relu at 0, max ties), move it off the kink.")
+    return "\n".join(msg)

@@ -1,0 +1,11 @@
+"""``chainrule.numpy.linalg``: differentiable ``numpy.linalg``."""
+import numpy as _np
+
+from ..ops.linalg import *  # noqa: F401,F403
+
+
+def __getattr__(name):
+    try:
+        return getattr(_np.linalg, name)
+    except AttributeError:
+        raise AttributeError(f"chainrule.numpy.linalg has no attribute {name!r}") from None

@@ -1,0 +1,1 @@
+"""Gradient rules, one module per op family (elementwise, reductions, shape, indexing, linalg, nn)."""

@@ -5,18 +5,13 @@ matmul's rules multiply by transposed views (``swapaxes``), never copies.
 import numpy as np
 
 from ..core.primitive import Primitive, defjvp, defvjp
-from .shape import reshape
+from .shape import reshape, swapaxes
 
 _ops = {}
 
 
 def _T(a):
     return swapaxes(a, -1, -2)
-
-
-swapaxes = _ops["swapaxes"] = Primitive("swapaxes", np.swapaxes)
-defvjp(swapaxes, lambda g, ans, x, a1, a2: swapaxes(g, a1, a2))
-defjvp(swapaxes, lambda t, ans, x, a1, a2: swapaxes(t, a1, a2))
 
 
 def _matmul_vjp_a(g, ans, a, b):

@@ -23,5 +23,9 @@ defvjp(transpose, lambda g, ans, x, axes=None:
        transpose(g, None if axes is None else tuple(np.argsort(axes))), formulas={0: "transpose back"})
 defjvp(transpose, lambda t, ans, x, axes=None: transpose(t, axes))
 
+swapaxes = _ops["swapaxes"] = Primitive("swapaxes", np.swapaxes)
+defvjp(swapaxes, lambda g, ans, x, a1, a2: swapaxes(g, a1, a2), formulas={0: "swap back"})
+defjvp(swapaxes, lambda t, ans, x, a1, a2: swapaxes(t, a1, a2))
+
 globals().update(_ops)
 __all__ = sorted(_ops)

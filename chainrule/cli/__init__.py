@@ -1,0 +1,1 @@
+"""The ``chainrule`` command line: each subcommand lives in its own module here."""

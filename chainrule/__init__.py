@@ -25,6 +25,20 @@ _tensor_module._install_methods()
 
 __version__ = "0.1.0"
 
+# Heavier parts load on first use, so `import chainrule` stays quick.
+_SUBMODULES = ("nn", "optim", "losses", "data", "models", "training", "explain")
+_EXPLAIN = ("trace", "tracing", "graph", "kinks", "taylor_step")
+
+
+def __getattr__(name):
+    import importlib
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in _EXPLAIN:
+        return getattr(importlib.import_module(f"{__name__}.explain"), name)
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+
+
 __all__ = ["Tensor", "tensor", "grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacrev",
            "jacfwd", "hessian", "hvp", "no_grad", "enable_grad", "is_grad_enabled",
            "custom_vjp", "custom_jvp", "check_grad", "ChainruleError", "ChainruleTypeError",

@@ -226,7 +226,7 @@ METHODS = ("sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "cumprod
            "sin", "cos", "tan", "tanh", "square", "dot", "round", "repeat", "trace",
            "diagonal", "sigmoid", "relu", "softmax", "log_softmax", "softplus", "leaky_relu",
            "logsumexp", "norm", "expand_dims", "sort", "argsort", "nonzero")
-NN_METHODS = ("sigmoid", "relu", "softmax", "log_softmax", "softplus", "leaky_relu", "logsumexp")
+NN_METHODS = ("sigmoid", "relu", "softmax", "log_softmax", "softplus", "leaky_relu")
 
 
 def _plain_index(index):

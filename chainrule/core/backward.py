@@ -131,6 +131,8 @@ def run_backward(out, seed, create_graph=False, free=False, inputs=None):
         if op is None:
             results.append((t, g))
             continue
+        if op is FREED:
+            _freed()
         if t._retain:
             t.grad = (g.data if isinstance(g, Tensor) and not create_graph else g) \
                 if t.grad is None else t.grad + g

@@ -20,6 +20,7 @@ import functools
 import numpy as np
 
 from .backward import grad_of
+from .state import enable_grad
 from .errors import ChainruleError
 from .primitive import Primitive, apply
 from .pytree import flatten, unflatten
@@ -121,11 +122,12 @@ class custom_jvp:
 
         def vjp(i, g, ans, *a):
             # the tangent map is linear in t: its gradient with respect to t is the vjp
-            t = Tensor(np.zeros_like(_data(a[i])), requires_grad=True)
-            tan = me._tangent_out(a, i, t)
             from .. import numpy as cnp
-            return grad_of(cnp.sum(tan * g), [t], create_graph=isinstance(g, Tensor)
-                           or _any_active(a), op="custom_jvp")[0]
+            with enable_grad():     # we may be inside a backward pass that records nothing
+                t = Tensor(np.zeros_like(_data(a[i])), requires_grad=True)
+                tan = me._tangent_out(a, i, t)
+                return grad_of(cnp.sum(tan * g), [t], create_graph=isinstance(g, Tensor)
+                               or _any_active(a), op="custom_jvp")[0]
 
         op = Primitive(self.fun.__name__, lambda *p: out_data)
         op.jvp = jvp

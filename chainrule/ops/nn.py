@@ -1,29 +1,149 @@
 """Neural-network primitives: activations whose derivatives the seeds derive by hand.
 
-sigmoid' = σ(1−σ) (seed 002); relu'(0) = 0, the minimum-norm subgradient (seed 003).
+Each forward function is written for numerical stability (never exponentiate a
+large positive number); each rule is written with chainrule primitives and uses
+``ans`` where the derivative is a function of the output (σ' = σ(1−σ)), so
+every order of derivative comes from the same line.
+
+At a kink the rule returns the minimum-norm subgradient: relu'(0) = 0 (seed 003),
+leaky_relu'(0) = the point of [min(s, 1), max(s, 1)] nearest 0 (= s for 0 ≤ s < 1).
 """
 import numpy as np
 
 from ..core.primitive import Primitive, defjvp, defvjp
-from .elementwise import where
+from ..core.tensor import Tensor
+from .elementwise import exp, where
+from .reductions import sum
+from .shape import reshape
 
 _ops = {}
 
 
+def _float(x):
+    """``x`` as a floating array: activations of integers are real numbers."""
+    a = np.asarray(x)
+    return a if a.dtype.kind in "fc" else a.astype(np.float64)
+
+
+def _value(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _finite_max(x, axis):
+    """max over ``axis`` (kept), with ±inf replaced by 0 so ``x - m`` never makes nan."""
+    m = np.max(x, axis=axis, keepdims=True)
+    return np.where(np.isfinite(m), m, 0.0).astype(x.dtype, copy=False)
+
+
+# ------------------------------------------------------------------ forward
+def _relu(x):
+    x = _float(x)
+    return np.maximum(x, 0.0).astype(x.dtype, copy=False)
+
+
+def _leaky_relu(x, negative_slope=0.01):
+    x = _float(x)
+    return np.where(x > 0, x, x * negative_slope).astype(x.dtype, copy=False)
+
+
 def _sigmoid(x):
-    # stable for large |x|: never exponentiates a large positive number
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(np.result_type(x, np.float16))
+    x = _float(x)
+    e = np.exp(-np.abs(x))               # in (0, 1]: cannot overflow
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
 
 
-relu = _ops["relu"] = Primitive("relu", lambda x: np.maximum(x, 0))
-defvjp(relu, lambda g, ans, x: g * where(x > 0, 1.0, 0.0), formulas={0: "[x>0]"})
-defjvp(relu, lambda t, ans, x: t * where(x > 0, 1.0, 0.0))
-relu.kink = (lambda ans, x: x == 0, "[0, 1]", "0")
+def _softplus(x):
+    x = _float(x)                        # log(1+eˣ) = max(x, 0) + log1p(e^−|x|)
+    return (np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))).astype(x.dtype, copy=False)
 
-sigmoid = _ops["sigmoid"] = Primitive("sigmoid", _sigmoid)
+
+def _log_softmax(x, axis=-1):
+    x = _float(x)
+    s = x - _finite_max(x, axis)
+    with np.errstate(divide="ignore"):  # a row of -inf gives -inf, quietly
+        return s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
+
+
+def _softmax(x, axis=-1):
+    x = _float(x)
+    e = np.exp(x - _finite_max(x, axis))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _logsumexp(x, axis=None, keepdims=False):
+    x = _float(x)
+    m = _finite_max(x, axis)
+    with np.errstate(divide="ignore"):
+        r = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return r if keepdims else np.squeeze(r, axis=axis)
+
+
+# -------------------------------------------------------------- local slopes
+def _step(x):
+    """relu'(x): 1 for x > 0, else 0 (0 at the kink: the minimum-norm subgradient)."""
+    return where(x > 0, 1.0, 0.0)
+
+
+def _leaky_slope(x, s):
+    """leaky_relu'(x): 1 for x > 0, s for x < 0, and at 0 the element of [s, 1] nearest 0."""
+    sv = np.asarray(_value(s), dtype=np.float64)
+    at_kink = np.clip(0.0, np.minimum(sv, 1.0), np.maximum(sv, 1.0))
+    return where(x > 0, 1.0, where(x < 0, s, at_kink))
+
+
+def _keep(g, x, axis, keepdims):
+    """A reduced gradient/output reshaped so it broadcasts against ``x`` again."""
+    if keepdims:
+        return g
+    shape = list(np.shape(x))
+    for a in range(len(shape)) if axis is None else np.atleast_1d(axis):
+        shape[a] = 1
+    return reshape(g, tuple(shape))
+
+
+# ------------------------------------------------------------------- table
+relu = _ops["relu"] = Primitive("relu", _relu, doc="max(x, 0); relu'(0) = 0.")
+defvjp(relu, lambda g, ans, x: g * _step(x), formulas={0: "[x>0]"})
+defjvp(relu, lambda t, ans, x: t * _step(x))
+relu.kink = (lambda ans, x: _value(x) == 0, "[0, 1]", "0")
+
+leaky_relu = _ops["leaky_relu"] = Primitive(
+    "leaky_relu", _leaky_relu, doc="x for x > 0, negative_slope·x otherwise (slope differentiable too).")
+defvjp(leaky_relu,
+       lambda g, ans, x, negative_slope=0.01: g * _leaky_slope(x, negative_slope),
+       lambda g, ans, x, negative_slope=0.01: g * where(x > 0, 0.0, x),
+       formulas={0: "1 if x>0 else slope", 1: "0 if x>0 else x"})
+defjvp(leaky_relu,
+       lambda t, ans, x, negative_slope=0.01: t * _leaky_slope(x, negative_slope),
+       lambda t, ans, x, negative_slope=0.01: t * where(x > 0, 0.0, x))
+leaky_relu.kink = (lambda ans, x, negative_slope=0.01: _value(x) == 0,
+                   "[min(slope, 1), max(slope, 1)]", "slope (for 0 ≤ slope < 1; nearest 0 in general)")
+
+sigmoid = _ops["sigmoid"] = Primitive("sigmoid", _sigmoid, doc="1/(1+e^−x), stable for large |x|.")
 defvjp(sigmoid, lambda g, ans, x: g * (ans * (1.0 - ans)), formulas={0: "σ(x)(1−σ(x))"})
 defjvp(sigmoid, lambda t, ans, x: t * (ans * (1.0 - ans)))
+
+softplus = _ops["softplus"] = Primitive("softplus", _softplus, doc="log(1+eˣ), stable for large |x|.")
+defvjp(softplus, lambda g, ans, x: g * sigmoid(x), formulas={0: "σ(x)"})
+defjvp(softplus, lambda t, ans, x: t * sigmoid(x))
+
+softmax = _ops["softmax"] = Primitive("softmax", _softmax, doc="e^x / Σe^x along axis, shifted by the max.")
+defvjp(softmax, lambda g, ans, x, axis=-1: ans * (g - sum(g * ans, axis=axis, keepdims=True)),
+       formulas={0: "diag(p) − p pᵀ"})
+defjvp(softmax, lambda t, ans, x, axis=-1: ans * (t - sum(t * ans, axis=axis, keepdims=True)))
+
+log_softmax = _ops["log_softmax"] = Primitive(
+    "log_softmax", _log_softmax, doc="x − logsumexp(x) along axis, never forming e^x of a large x.")
+defvjp(log_softmax, lambda g, ans, x, axis=-1: g - exp(ans) * sum(g, axis=axis, keepdims=True),
+       formulas={0: "I − 1 softmax(x)ᵀ"})
+defjvp(log_softmax, lambda t, ans, x, axis=-1: t - sum(exp(ans) * t, axis=axis, keepdims=True))
+
+logsumexp = _ops["logsumexp"] = Primitive(
+    "logsumexp", _logsumexp, doc="log Σ e^x over axis, shifted by the max (used if cnp lacks one).")
+defvjp(logsumexp, lambda g, ans, x, axis=None, keepdims=False:
+       _keep(g, x, axis, keepdims) * exp(x - _keep(ans, x, axis, keepdims)), formulas={0: "softmax(x)"})
+defjvp(logsumexp, lambda t, ans, x, axis=None, keepdims=False:
+       sum(t * exp(x - _keep(ans, x, axis, keepdims)), axis=axis, keepdims=keepdims))
 
 globals().update(_ops)
 __all__ = sorted(_ops)

@@ -123,7 +123,7 @@ class Tensor:
         extra = ""
         if self.data.dtype != np.float64 and self.data.dtype.kind == "f" or self.data.dtype.kind not in "f":
             extra += f", dtype={self.data.dtype}"
-        if self._op is not None and self.requires_grad:
+        if self._op is not None and self.requires_grad and self._op.name != "freed":
             extra += f", grad_fn={self._op.name}"
         elif self.requires_grad:
             extra += ", requires_grad=True"

@@ -259,17 +259,19 @@ def jvp(fun, primals, tangents, has_aux=False):
         result = fun(*args)
         out, aux = (result if has_aux else (result, None))
         out_leaves, out_def = flatten(out)
-        like = originals[0][0] if originals and originals[0] else 0.0
-        outs, tans = [], []
+        pairs = []
         for o in out_leaves:
             o = _out_value(o)
             t = (o._fw or {}).get(level)
             if t is None:
                 t = np.zeros_like(o.data)
-            outs.append(_unwrap(strip_levels(o, level), like))
-            tans.append(_unwrap(t if isinstance(t, Tensor) else Tensor(t), like))
+            pairs.append((strip_levels(o, level), t if isinstance(t, Tensor) else Tensor(t)))
     finally:
         state.pop_level()
+    # unwrap only after the level is closed, so its own tangents no longer count as live
+    like = originals[0][0] if originals and originals[0] else 0.0
+    outs = [_unwrap(o, like) for o, _ in pairs]
+    tans = [_unwrap(t, like) for _, t in pairs]
     res = unflatten(out_def, outs), unflatten(out_def, tans)
     return res + (aux,) if has_aux else res
 

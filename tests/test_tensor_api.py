@@ -1,0 +1,132 @@
+"""The Tensor surface (PyTorch habits) and NumPy interoperability (__array_ufunc__/__array_function__)."""
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.numpy as cnp
+from chainrule import ChainruleError
+
+
+def test_attributes():
+    t = cr.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    assert t.shape == (2, 3) and t.ndim == 2 and t.size == 6 and t.dtype == np.float64
+    assert t.T.shape == (3, 2) and len(t) == 2
+    assert isinstance(t.numpy(), np.ndarray) and t.is_leaf and t.grad is None
+    assert cr.tensor(2.5).item() == 2.5 and float(cr.tensor(2.5)) == 2.5
+    d = t.detach()
+    assert not d.requires_grad and d.is_leaf
+    assert (t * 2).grad_fn == "multiply" and t.grad_fn is None
+    assert "grad_fn=multiply" in repr(t * 2) and "requires_grad=True" in repr(t)
+    assert "float32" in repr(cr.tensor([1.0], dtype="float32"))
+
+
+def test_tensor_copies_its_input_like_torch():
+    a = np.array([1.0, 2.0])
+    t = cr.tensor(a)
+    a[0] = 99.0
+    assert t.data[0] == 1.0
+
+
+def test_tensor_of_tensors_points_to_stack():
+    with pytest.raises(ChainruleError, match="stack"):
+        cr.tensor([cr.tensor(1.0), cr.tensor(2.0)])
+
+
+@pytest.mark.parametrize("op, expected", [
+    (lambda a, b: a + b, lambda a, b: (np.ones(2), np.ones(2))),
+    (lambda a, b: a - b, lambda a, b: (np.ones(2), -np.ones(2))),
+    (lambda a, b: a * b, lambda a, b: (b, a)),
+    (lambda a, b: a / b, lambda a, b: (1 / b, -a / b ** 2)),
+    (lambda a, b: a ** b, lambda a, b: (b * a ** (b - 1), a ** b * np.log(a))),
+    (lambda a, b: a @ b, lambda a, b: (b, a)),
+    (lambda a, b: a % b, lambda a, b: (np.ones(2), -np.floor(a / b))),
+])
+def test_operators(op, expected):
+    a0, b0 = np.array([1.5, 2.0]), np.array([0.7, 3.0])
+    a = cr.tensor(a0, requires_grad=True)
+    b = cr.tensor(b0, requires_grad=True)
+    cnp.sum(op(a, b)).backward()
+    ea, eb = expected(a0, b0)
+    np.testing.assert_allclose(a.grad, ea)
+    np.testing.assert_allclose(b.grad, eb)
+
+
+def test_reflected_operators_with_scalars_and_arrays():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    y = 2.0 - x + 3.0 * x - 1.0 / x + 2.0 ** x + np.array([1.0, 1.0]) * x
+    assert isinstance(y, cr.Tensor)
+    cnp.sum(y).backward()
+    np.testing.assert_allclose(x.grad, -1 + 3 + 1 / x.data ** 2 + np.log(2) * 2 ** x.data + 1)
+
+
+def test_unary_operators():
+    x = cr.tensor([-1.0, 2.0], requires_grad=True)
+    cnp.sum(-x + abs(x) + (+x)).backward()
+    np.testing.assert_allclose(x.grad, [-1 - 1 + 1, -1 + 1 + 1])
+
+
+def test_ndarray_on_the_left_dispatches_to_chainrule():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    y = np.array([3.0, 4.0]) * x
+    assert isinstance(y, cr.Tensor) and y.requires_grad
+    z = np.array([[1.0, 0.0], [0.0, 2.0]]) @ x
+    assert isinstance(z, cr.Tensor)
+    cnp.sum(y + z).backward()
+    np.testing.assert_allclose(x.grad, [3.0 + 1.0, 4.0 + 2.0])
+
+
+def test_numpy_functions_dispatch_on_tensors():
+    x = cr.tensor([0.5, 1.0], requires_grad=True)
+    y = np.sum(np.exp(x) * np.sin(x))
+    assert isinstance(y, cr.Tensor)
+    y.backward()
+    e, s, c = np.exp(x.data), np.sin(x.data), np.cos(x.data)
+    np.testing.assert_allclose(x.grad, e * s + e * c)
+    assert np.shape(x) == (2,) and np.ndim(x) == 1
+
+
+def test_plain_numpy_code_runs_unchanged_on_tensors():
+    def numpy_model(w, X):
+        return np.mean(np.tanh(X @ w) ** 2)
+    X = np.random.default_rng(0).standard_normal((5, 3))
+    w = np.array([0.1, -0.2, 0.3])
+    expected = numpy_model(w, X)
+    wt = cr.tensor(w, requires_grad=True)
+    out = numpy_model(wt, X)
+    assert np.isclose(out.item(), expected)
+    out.backward()
+    t = np.tanh(X @ w)
+    np.testing.assert_allclose(wt.grad, X.T @ (2 * t * (1 - t ** 2)) / 5)
+
+
+def test_undifferentiable_numpy_function_gives_clear_error():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError) as e:
+        np.polyval(x, 2.0)
+    assert "np.polyval" in str(e.value) and "t.data" in str(e.value)
+    with pytest.raises(TypeError, match="out="):
+        np.exp(x, out=np.empty(2))
+
+
+def test_comparisons_return_bool_tensors_usable_as_masks():
+    x = cr.tensor([-1.0, 2.0, 3.0], requires_grad=True)
+    m = x > 0
+    assert m.dtype == bool
+    y = cnp.sum(x[m] * 2.0)
+    y.backward()
+    np.testing.assert_allclose(x.grad, [0.0, 2.0, 2.0])
+
+
+def test_indexing_accumulates_repeats():
+    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    cnp.sum(x[[0, 0, 2]] * np.array([1.0, 10.0, 100.0])).backward()
+    np.testing.assert_allclose(x.grad, [11.0, 0.0, 100.0])
+
+
+def test_methods_exist():
+    x = cr.tensor(np.arange(6.0).reshape(2, 3) + 1, requires_grad=True)
+    y = x.reshape(3, 2).T.sum() + x.exp().mean() + x.sum(axis=0).sum()
+    y.backward()
+    np.testing.assert_allclose(x.grad, 1 + np.exp(x.data) / 6 + 1)
+    assert x.reshape((6,)).shape == (6,) and x.transpose().shape == (3, 2)
+    assert x.flatten().shape == (6,) and x.astype("float32").dtype == np.float32

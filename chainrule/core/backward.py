@@ -7,6 +7,8 @@ node along different paths are added.  That is all of backpropagation.
 """
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from . import state
@@ -33,32 +35,30 @@ FREED.vjp = _freed
 
 
 def toposort(root, stop=None):
-    """Tensors reachable from ``root`` through ``requires_grad`` links, inputs before outputs.
+    """Tensors reachable from ``root`` through links that need gradients, inputs first.
 
-    Iterative depth-first search: a chain of a million operations must not hit
-    Python's recursion limit.  Tensors in ``stop`` (ids) are not looked through.
+    Every Tensor carries a creation number larger than its parents', so
+    sorting the reachable set by it is a topological order; collecting the set
+    is an iterative walk (a chain of a million operations must not hit
+    Python's recursion limit).  Tensors in ``stop`` (ids) are not looked through.
     """
-    order = []
-    seen = set()
-    stack = [(root, False)]
-    push = stack.append
-    pop = stack.pop
+    nodes = [root]
+    seen = {id(root)}
+    stack = [root]
     while stack:
-        t, expanded = pop()
-        if expanded:
-            order.append(t)
-            continue
-        tid = id(t)
-        if tid in seen:
-            continue
-        seen.add(tid)
-        push((t, True))
-        args = t._args
-        if args is not None and (stop is None or tid not in stop):
-            for a in args:
-                if isinstance(a, Tensor) and a.requires_grad and id(a) not in seen:
-                    push((a, False))
-    return order
+        t = stack.pop()
+        parents = t._parents
+        if parents is not None and (stop is None or id(t) not in stop):
+            for _, p in parents:
+                if p.requires_grad and id(p) not in seen:
+                    seen.add(id(p))
+                    nodes.append(p)
+                    stack.append(p)
+    nodes.sort(key=_seq)
+    return nodes
+
+
+_seq = operator.attrgetter("_seq")
 
 
 def _seed(out, gradient, op="backward"):
@@ -118,17 +118,13 @@ def run_backward(out, seed, create_graph=False, free=False, inputs=None):
     grads = {id(out): seed}
     owned = set()                               # ids of gradient arrays we may add into in place
     results = []
-    get = grads.get
     for t in reversed(order):
         tid = id(t)
         g = grads.pop(tid, None)
         if g is None or (relevant is not None and tid not in relevant):
             continue
         op = t._op
-        if stop is not None and tid in stop:
-            results.append((t, g))
-            continue
-        if op is None:
+        if op is None or (stop is not None and tid in stop):
             results.append((t, g))
             continue
         if op is FREED:
@@ -141,42 +137,54 @@ def run_backward(out, seed, create_graph=False, free=False, inputs=None):
         else:
             args, ans = t._raw, t.data
         kw = t._kw
+        rules = op.vjps
         sent = [] if hooks else None
-        i = 0
-        for a in t._args:
-            if isinstance(a, Tensor) and a.requires_grad and (relevant is None or id(a) in relevant):
-                pg = fit_grad(op.vjp(i, g, ans, *args, **kw), a)
-                if sent is not None:
-                    sent.append((a, pg))
-                aid = id(a)
-                prev = get(aid)
-                if prev is None:
-                    grads[aid] = pg
-                elif aid in owned:
-                    prev += pg
-                else:
-                    prev = prev + pg
-                    grads[aid] = prev
-                    if type(prev) is np.ndarray:
-                        owned.add(aid)
-            i += 1
-        if hooks:
+        for i, a in t._parents:
+            if relevant is not None and id(a) not in relevant or not a.requires_grad:
+                continue
+            rule = rules[i] if rules is not None and i < len(rules) else None
+            if rule is None:
+                pg = op.vjp(i, g, ans, *args, **kw)
+            elif kw:
+                pg = rule(g, ans, *args, **kw)
+            else:
+                pg = rule(g, ans, *args)
+            ad = a.data
+            if type(pg) is not _ndarray or pg.shape != ad.shape or pg.dtype != ad.dtype:
+                pg = fit_grad(pg, a)
+            if sent is not None:
+                sent.append((a, pg))
+            aid = id(a)
+            prev = grads.get(aid)
+            if prev is None:
+                grads[aid] = pg
+            elif aid in owned:
+                prev += pg
+            else:
+                prev = prev + pg
+                grads[aid] = prev
+                if type(prev) is _ndarray:
+                    owned.add(aid)
+        if sent is not None:
             for h in hooks:
                 h(t, g, sent)
         if free:
             t._op = FREED
-            t._args = t._raw = t._kw = None
+            t._args = t._raw = t._kw = t._parents = None
     return results
+
+
+_ndarray = np.ndarray
 
 
 def _depends_on(order, stop):
     """Ids of tensors in ``order`` that depend on any of the ``stop`` tensors."""
     dep = set(stop)
     for t in order:
-        args = t._args
-        if args is not None and id(t) not in stop:
-            for a in args:
-                if isinstance(a, Tensor) and id(a) in dep:
+        parents = t._parents
+        if parents is not None and id(t) not in stop:
+            for _, a in parents:
+                if id(a) in dep:
                     dep.add(id(t))
                     break
     return dep

@@ -78,7 +78,7 @@ class custom_vjp:
 
         op = Primitive(name, lambda *a: out_data)
         op.vjp = vjp
-        return apply(op, args, {})
+        return apply(op, *args)
 
 
 class custom_jvp:
@@ -132,7 +132,7 @@ class custom_jvp:
         op = Primitive(self.fun.__name__, lambda *p: out_data)
         op.jvp = jvp
         op.vjp = vjp
-        return apply(op, args, {})
+        return apply(op, *args)
 
 
 def _data(x):

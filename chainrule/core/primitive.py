@@ -18,6 +18,8 @@ or broadcasts it to the right shape and casts it to the right dtype.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from . import state
@@ -28,23 +30,21 @@ _ndarray = np.ndarray
 
 
 class Primitive:
-    __slots__ = ("name", "fn", "vjp", "jvp", "differentiable", "formula", "kink", "__doc__",
-                 "__name__", "__wrapped__")
+    __slots__ = ("name", "fn", "vjp", "vjps", "jvp", "differentiable", "formula", "kink",
+                 "__doc__", "__name__", "__wrapped__")
 
     def __init__(self, name, fn, differentiable=True, doc=None):
         self.name = name
         self.__name__ = name
         self.fn = fn
-        self.vjp = None
+        self.vjp = None     # vjp(argnum, g, ans, *args, **kw): the rule for any argument
+        self.vjps = None    # per-argument rules rule(g, ans, *args, **kw), when defined that way
         self.jvp = None
         self.differentiable = differentiable
         self.formula = None   # argnum -> text of the local derivative, for explain/trace
         self.kink = None      # (args -> mask, subdifferential text, chosen text), for kink reports
         self.__doc__ = doc or getattr(fn, "__doc__", None)
         self.__wrapped__ = fn
-
-    def __call__(self, *args, **kwargs):
-        return apply(self, args, kwargs)
 
     def __repr__(self):
         return f"<chainrule primitive {self.name}>"
@@ -66,6 +66,7 @@ def defvjp(op, *rules, formulas=None):
                                  fix="pass it as a constant (array or .detach())")
         return rule(g, ans, *args, **kw)
     op.vjp = vjp
+    op.vjps = tuple(rules)
     if formulas:
         op.formula = formulas
 
@@ -73,6 +74,7 @@ def defvjp(op, *rules, formulas=None):
 def defvjp_argnum(op, rule, formulas=None):
     """Attach one reverse rule for all arguments: ``rule(argnum, g, ans, *args, **kw)``."""
     op.vjp = rule
+    op.vjps = None
     if formulas:
         op.formula = formulas
 
@@ -106,10 +108,16 @@ def _value(x):
 
 
 # --------------------------------------------------------------------- dispatch
-def apply(op, args, kwargs):
-    """Call ``op`` on ``args``; record it if any argument is a Tensor that needs gradients."""
+_next_seq = itertools.count(1).__next__
+
+
+def apply(op, *args, **kwargs):
+    """Call ``op`` on ``args``; record it if any argument is a Tensor that needs gradients.
+
+    This is ``Primitive.__call__``, the hottest function in chainrule: keep it lean.
+    """
     raw = None
-    record = False
+    parents = None
     forward = False
     i = 0
     for a in args:
@@ -118,7 +126,10 @@ def apply(op, args, kwargs):
                 raw = list(args)
             raw[i] = a.data
             if a.requires_grad:
-                record = True
+                if parents is None:
+                    parents = [(i, a)]
+                else:
+                    parents.append((i, a))
             if a._fw is not None:
                 forward = True
         i += 1
@@ -127,24 +138,31 @@ def apply(op, args, kwargs):
     out = op.fn(*raw, **kwargs)
     if type(out) is not _ndarray:
         out = np.asarray(out)
-    t = Tensor.__new__(Tensor)
+    t = _new(Tensor)
     t.data = out
     t.grad = None
     t._fw = None
     t._retain = False
     t.name = None
-    if record and state.grad_enabled and op.differentiable and out.dtype.kind in "fc":
+    if parents is not None and state.grad_enabled and op.differentiable and out.dtype.kind in "fc":
         t.requires_grad = True
         t._op = op
         t._args = args
         t._raw = raw
         t._kw = kwargs
+        t._parents = parents
+        t._seq = _next_seq()
     else:
         t.requires_grad = False
-        t._op = t._args = t._raw = t._kw = None
+        t._op = t._args = t._raw = t._kw = t._parents = None
+        t._seq = 0
     if forward and op.differentiable and out.dtype.kind in "fc":
         _push_tangents(t, op, args, kwargs)
     return t
+
+
+_new = Tensor.__new__
+Primitive.__call__ = apply
 
 
 # ------------------------------------------------------------------ forward mode
@@ -209,9 +227,12 @@ def alias(a, fw):
         t._args = (a,)
         t._raw = [a.data]
         t._kw = {}
+        t._parents = [(0, a)]
+        t._seq = _next_seq()
     else:
         t.requires_grad = False
-        t._op = t._args = t._raw = t._kw = None
+        t._op = t._args = t._raw = t._kw = t._parents = None
+        t._seq = 0
     return t
 
 

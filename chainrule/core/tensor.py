@@ -4,7 +4,8 @@ A Tensor is its own graph node (as in micrograd): ``_op`` is the primitive that
 made it, ``_args`` the arguments it was called with (Tensors and constants),
 ``_raw`` the same arguments with Tensors replaced by their arrays (what the
 fast, first-order backward pass hands to the rules), ``_kw`` its keyword
-arguments.  Leaves have ``_op is None``.  ``_fw`` holds forward-mode tangents,
+arguments, ``_parents`` the (argnum, Tensor) pairs that need gradients, and
+``_seq`` a creation number (sorting by it is a topological order).  Leaves have ``_op is None``.  ``_fw`` holds forward-mode tangents,
 one per active ``jvp`` level.
 """
 from __future__ import annotations
@@ -16,8 +17,8 @@ from .errors import ChainruleError
 
 
 class Tensor:
-    __slots__ = ("data", "grad", "requires_grad", "_op", "_args", "_raw", "_kw",
-                 "_fw", "_retain", "name", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_op", "_args", "_raw", "_kw", "_parents",
+                 "_seq", "_fw", "_retain", "name", "__weakref__")
 
     __array_priority__ = 1000  # so ndarray (op) Tensor defers to Tensor
 
@@ -37,6 +38,8 @@ class Tensor:
         self._args = None
         self._raw = None
         self._kw = None
+        self._parents = None   # [(argnum, Tensor)] of the arguments that need gradients
+        self._seq = 0          # creation order: parents always have smaller numbers
         self._fw = None
         self._retain = False
         self.name = name

@@ -1,4 +1,5 @@
 """Errors that say what went wrong, what was expected, and how to fix it."""
+import numpy as np
 
 
 class ChainruleError(ValueError):
@@ -30,3 +31,43 @@ def describe(x):
     if shape is None:
         return f"{type(x).__name__} {x!r}"[:80]
     return f"shape {tuple(shape)} {dtype}"
+
+
+class ChainruleIndexError(ChainruleError, IndexError):
+    """An index out of range or of the wrong kind."""
+
+
+class ChainruleLinAlgError(ChainruleError, np.linalg.LinAlgError):
+    """A singular or non-positive-definite matrix."""
+
+_HINTS = (
+    ("could not be broadcast", "make the shapes broadcast-compatible: trailing dimensions must be "
+                               "equal or 1 (reshape, transpose, or add an axis with x[:, None])"),
+    ("matmul", "the inner dimensions must agree: (..., n, k) @ (..., k, m); transpose one operand "
+               "(x.T) if it is the wrong way round"),
+    ("shapes", "check the operands' shapes (printed above)"),
+    ("Singular", "the matrix is singular: use pinv or lstsq, or regularise it (A + εI)"),
+    ("positive definite", "the matrix is not positive definite: symmetrise it and add εI"),
+    ("out of bounds", "use an index within the shape printed above"),
+    ("cannot reshape", "the new shape must have the same number of elements; use -1 for one "
+                       "dimension to let it be inferred"),
+)
+
+
+def op_error(op_name, raw_args, kwargs, exc):
+    """Turn NumPy's complaint about a user's arguments into an Expected/Actual/Fix error."""
+    if isinstance(exc, ChainruleError):
+        return exc
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    shown = [describe(a) for a in raw_args if hasattr(a, "shape")]
+    actual = "arguments " + ", ".join(shown) if shown else None
+    fix = next((hint for key, hint in _HINTS if key in text), "check the arguments' shapes and dtypes")
+    if isinstance(exc, np.linalg.LinAlgError):
+        cls = ChainruleLinAlgError
+    elif isinstance(exc, IndexError):
+        cls = ChainruleIndexError
+    elif isinstance(exc, TypeError):
+        cls = ChainruleTypeError
+    else:
+        cls = ChainruleError
+    return cls(op_name, message=text, actual=actual, fix=fix)

@@ -23,7 +23,7 @@ import itertools
 import numpy as np
 
 from . import state
-from .errors import ChainruleError
+from .errors import ChainruleError, op_error
 from .tensor import Tensor
 
 _ndarray = np.ndarray
@@ -135,7 +135,10 @@ def apply(op, *args, **kwargs):
         i += 1
     if raw is None:                          # plain NumPy call: the fast path rules rely on
         return op.fn(*args, **kwargs)
-    out = op.fn(*raw, **kwargs)
+    try:
+        out = op.fn(*raw, **kwargs)
+    except (ValueError, TypeError, IndexError) as e:
+        raise op_error(op.name, raw, kwargs, e) from None
     if type(out) is not _ndarray:
         out = np.asarray(out)
     t = _new(Tensor)

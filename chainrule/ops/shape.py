@@ -1,31 +1,210 @@
-"""Shape and construction operations: they move gradient entries around, never scale them.
+"""Shape operations: they move gradient entries around, never scale them.
 
-Most are linear, so the forward rule is the op applied to the tangent, and the
-reverse rule is the adjoint movement (reshape back, transpose back, ...).
+Every op here is linear in its array argument, so the forward rule is the op
+itself applied to the tangent, and the reverse rule is the adjoint movement
+(reshape back, transpose back, roll back, sum over the copies a repeat or tile
+made...).  Adjoints are written with primitives (some of them adjoint pairs
+defined here, like repeat/unrepeat and diagonal/diagonal_embed), so every
+order of derivative comes for free.
 """
 import numpy as np
 
-from ..core.primitive import Primitive, broadcast_to, defjvp, defvjp, sum_to
+from ..core.errors import ChainruleError
+from ..core.primitive import Primitive, _shape, broadcast_to, defjvp, defvjp, sum_to
+from ..core.tensor import Tensor
+from .indexing import take_along_axis
 
 _ops = {"broadcast_to": broadcast_to, "sum_to": sum_to}
 
 
-def _transpose(x, axes=None):
-    return np.transpose(x, axes)
+# ------------------------------------------------------------------ helpers
+def _inverse_perm(axes, ndim):
+    """The permutation that undoes ``transpose(axes)`` (negative axes allowed)."""
+    if axes is None:
+        return None
+    return tuple(int(i) for i in np.argsort([int(a) % ndim for a in axes]))
 
 
-reshape = _ops["reshape"] = Primitive("reshape", lambda x, shape: np.reshape(x, shape))
-defvjp(reshape, lambda g, ans, x, shape: reshape(g, np.shape(x)), formulas={0: "reshape back"})
-defjvp(reshape, lambda t, ans, x, shape: reshape(t, shape))
+def _data(x):
+    return x.data if isinstance(x, Tensor) else x
 
-transpose = _ops["transpose"] = Primitive("transpose", _transpose)
-defvjp(transpose, lambda g, ans, x, axes=None:
-       transpose(g, None if axes is None else tuple(np.argsort(axes))), formulas={0: "transpose back"})
-defjvp(transpose, lambda t, ans, x, axes=None: transpose(t, axes))
 
-swapaxes = _ops["swapaxes"] = Primitive("swapaxes", np.swapaxes)
-defvjp(swapaxes, lambda g, ans, x, a1, a2: swapaxes(g, a1, a2), formulas={0: "swap back"})
-defjvp(swapaxes, lambda t, ans, x, a1, a2: swapaxes(t, a1, a2))
+def _negate(shift):
+    return -shift if np.ndim(shift) == 0 else tuple(-s for s in shift)
 
+
+def _unrepeat(g, repeats, axis, shape):
+    """Sum each group of copies made by ``np.repeat(x, repeats, axis)``: x's shape again."""
+    g = np.asarray(g)
+    if axis is None:
+        n, ax, moved = int(np.prod(shape)), 0, g.reshape(-1)
+    else:
+        ax = axis % len(shape)
+        n, moved = shape[ax], np.moveaxis(g, ax, 0)
+    reps = np.asarray(repeats)
+    if reps.size == 1:                      # equal groups: a reshape and a sum
+        r = int(reps.reshape(-1)[0])
+        out = moved.reshape((n, r) + moved.shape[1:]).sum(axis=1)
+    else:
+        out = np.zeros((n,) + moved.shape[1:], dtype=g.dtype)
+        np.add.at(out, np.repeat(np.arange(n), reps), moved)
+    return out.reshape(shape) if axis is None else np.moveaxis(out, 0, ax)
+
+
+def _untile(g, shape, reps):
+    """Adjoint of ``np.tile``: split each axis into (copies, original) and sum the copies."""
+    reps = (int(reps),) if np.ndim(reps) == 0 else tuple(int(r) for r in reps)
+    d = max(len(shape), len(reps))
+    s = (1,) * (d - len(shape)) + tuple(shape)
+    r = (1,) * (d - len(reps)) + reps
+    split = tuple(v for pair in zip(r, s) for v in pair)
+    kept = tuple(v for pair in zip((1,) * d, s) for v in pair)
+    return reshape(sum_to(reshape(g, split), kept), shape)
+
+
+def _diagonal_embed(v, offset, axis1, axis2, shape):
+    """Zeros of ``shape`` with ``v`` on the diagonal that ``np.diagonal`` reads (its adjoint)."""
+    v = np.asarray(v)
+    out = np.zeros(shape, dtype=v.dtype)
+    view = np.moveaxis(out, (axis1, axis2), (-2, -1))   # a view: writing into it fills out
+    n = v.shape[-1]
+    view[..., np.arange(n) + max(-offset, 0), np.arange(n) + max(offset, 0)] = v
+    return out
+
+
+# --------------------------------------------------------------- the table
+# name: (NumPy function, reverse rule (g, ans, x, *params) -> gradient for x, formula for explain)
+# Forward rule of every row: the same op applied to the tangent.
+LINEAR = {
+    "reshape":     (np.reshape,
+                    lambda g, ans, a, shape, order="C": reshape(g, _shape(a), order=order),
+                    "reshape back"),
+    "transpose":   (np.transpose,
+                    lambda g, ans, a, axes=None: transpose(g, _inverse_perm(axes, len(_shape(a)))),
+                    "transpose back"),
+    "swapaxes":    (np.swapaxes,
+                    lambda g, ans, a, axis1, axis2: swapaxes(g, axis1, axis2), "swap back"),
+    "moveaxis":    (np.moveaxis,
+                    lambda g, ans, a, source, destination: moveaxis(g, destination, source),
+                    "move back"),
+    "squeeze":     (np.squeeze, lambda g, ans, a, axis=None: reshape(g, _shape(a)), "unsqueeze"),
+    "expand_dims": (np.expand_dims, lambda g, ans, a, axis: reshape(g, _shape(a)), "squeeze back"),
+    "repeat":      (np.repeat,
+                    lambda g, ans, a, repeats, axis=None: unrepeat(g, repeats, axis, _shape(a)),
+                    "sum over the copies"),
+    "unrepeat":    (_unrepeat,
+                    lambda g, ans, a, repeats, axis, shape: repeat(g, repeats, axis),
+                    "copy back"),
+    "tile":        (np.tile, lambda g, ans, A, reps: _untile(g, _shape(A), reps),
+                    "sum over the tiles"),
+    "roll":        (np.roll, lambda g, ans, a, shift, axis=None: roll(g, _negate(shift), axis),
+                    "roll back"),
+    "flip":        (np.flip, lambda g, ans, m, axis=None: flip(g, axis), "flip back"),
+    "rot90":       (np.rot90, lambda g, ans, m, k=1, axes=(0, 1): rot90(g, -k, axes),
+                    "rotate back"),
+    "diagonal":    (np.diagonal,
+                    lambda g, ans, a, offset=0, axis1=0, axis2=1:
+                    diagonal_embed(g, offset, axis1, axis2, _shape(a)), "put on the diagonal"),
+    "diagonal_embed": (_diagonal_embed,
+                       lambda g, ans, v, offset, axis1, axis2, shape:
+                       diagonal(g, offset, axis1, axis2), "read the diagonal"),
+    "tril":        (np.tril, lambda g, ans, m, k=0: tril(g, k), "lower-triangle mask"),
+    "triu":        (np.triu, lambda g, ans, m, k=0: triu(g, k), "upper-triangle mask"),
+}
+
+
+def _linear(name, fn, vjp, formula):
+    op = Primitive(name, fn)
+    defvjp(op, vjp, formulas={0: formula})
+    defjvp(op, lambda t, ans, x, *params, **kw: op(t, *params, **kw))
+    return op
+
+
+for _name, (_fn, _vjp, _formula) in LINEAR.items():
+    _ops[_name] = _linear(_name, _fn, _vjp, _formula)
 globals().update(_ops)
-__all__ = sorted(_ops)
+
+
+# ------------------------------------------------- functions built on the table
+def ravel(a, order="C"):
+    """``np.ravel``: a reshape to 1-D, so its gradient is a reshape back."""
+    return reshape(a, (-1,), order=order) if isinstance(a, Tensor) else np.ravel(a, order=order)
+
+
+def flatten(a, order="C"):
+    """``ndarray.flatten`` as a function (always a new array)."""
+    return reshape(a, (-1,), order=order) if isinstance(a, Tensor) else np.array(a).flatten(order)
+
+
+def _atleast(np_fn):
+    def fn(*arys):
+        out = []
+        for a in arys:
+            if isinstance(a, Tensor):
+                # the target shape, computed on a zero-cost stand-in of a's shape
+                shape = np_fn(np.broadcast_to(np.empty((), bool), a.shape)).shape
+                out.append(a if shape == a.shape else reshape(a, shape))
+            else:
+                out.append(np_fn(a))
+        return out[0] if len(out) == 1 else tuple(out)
+    fn.__name__ = np_fn.__name__
+    fn.__doc__ = f"``np.{np_fn.__name__}``: a reshape for Tensors (gradient: reshape back)."
+    return fn
+
+
+atleast_1d, atleast_2d, atleast_3d = (_atleast(f) for f in (np.atleast_1d, np.atleast_2d,
+                                                             np.atleast_3d))
+
+
+def flipud(m):
+    """``np.flipud``: flip along axis 0 (at least 1-D)."""
+    if np.ndim(_data(m)) < 1:
+        raise ValueError("Input must be >= 1-d.")
+    return flip(m, 0)
+
+
+def fliplr(m):
+    """``np.fliplr``: flip along axis 1 (at least 2-D)."""
+    if np.ndim(_data(m)) < 2:
+        raise ValueError("Input must be >= 2-d.")
+    return flip(m, 1)
+
+
+def diag(v, k=0):
+    """``np.diag``: 1-D -> square matrix with v on diagonal k; 2-D -> diagonal k (1-D)."""
+    ndim = np.ndim(_data(v))
+    if not isinstance(v, Tensor):
+        return np.diag(v, k)
+    if ndim == 1:
+        n = v.shape[0] + abs(k)
+        return diagonal_embed(v, k, 0, 1, (n, n))
+    if ndim == 2:
+        return diagonal(v, k)
+    raise ChainruleError("diag", expected="a 1-D or 2-D input", actual=f"{ndim}-D",
+                         fix="use diagonal(a, offset, axis1, axis2) for stacked matrices")
+
+
+def sort(a, axis=-1, kind=None, order=None):
+    """``np.sort``: the gradient follows the sorting permutation.
+
+    Tensors are always sorted stably (``kind`` only matters for plain arrays), so tied
+    entries keep their order and each receives the gradient of the position it lands in.
+    """
+    if not isinstance(a, Tensor):
+        return np.sort(a, axis=axis, kind=kind, order=order)
+    if order is not None:
+        raise ChainruleError("sort", expected="order=None", actual=f"order={order!r}",
+                             fix="structured arrays have no gradient; sort plain floats")
+    if axis is None:
+        a, axis = reshape(a, (-1,)), -1
+    return take_along_axis(a, np.argsort(a.data, axis=axis, kind="stable"), axis)
+
+
+argsort = Primitive("argsort", np.argsort, differentiable=False)
+
+_ops.update(ravel=ravel, flatten=flatten, atleast_1d=atleast_1d, atleast_2d=atleast_2d,
+            atleast_3d=atleast_3d, flipud=flipud, fliplr=fliplr, diag=diag, sort=sort,
+            argsort=argsort)
+globals().update(_ops)
+_PRIVATE = {"unrepeat", "diagonal_embed"}          # adjoints only: not NumPy names
+__all__ = sorted(n for n in _ops if n not in _PRIVATE)

@@ -1,0 +1,414 @@
+"""numpy.linalg's solvers and decompositions, and their derivatives.
+
+Multi-output functions (slogdet, eigh, svd, qr) are split into one
+single-output primitive per output.  The rules of one output call the
+primitives of the others (recomputing the decomposition) so that they stay
+differentiable; when a loss uses several outputs, their gradients add up.
+
+The rules need what the derivative itself needs: invertible matrices for inv,
+solve and det; distinct eigenvalues for eigh's vectors; distinct nonzero
+singular values for svd's vectors; full rank for pinv and qr.
+
+eigh and cholesky read the symmetric part (A + Aᵀ)/2 — which is NumPy's
+result for the symmetric matrices they are meant for — so their gradients are
+symmetric, and exact even along non-symmetric perturbations.
+"""
+from collections import namedtuple
+
+import numpy as np
+
+from ..core.errors import ChainruleError, describe
+from ..core.primitive import Primitive, _dtype, _shape, defjvp, defvjp, defvjp_argnum
+from ..core.tensor import Tensor
+from .linalg import _T, _einsum, _sum, matmul
+from .shape import reshape
+
+_ops = {}
+_NUMPY1 = np.lib.NumpyVersion(np.__version__) < "2.0.0"
+
+SlogdetResult = namedtuple("SlogdetResult", "sign logabsdet")
+EighResult = namedtuple("EighResult", "eigenvalues eigenvectors")
+SVDResult = namedtuple("SVDResult", "U S Vh")
+QRResult = namedtuple("QRResult", "Q R")
+
+
+# ------------------------------------------------------------------ helpers
+def _row(v):
+    """v (..., k) as (..., 1, k): multiplying by it scales a matrix's columns (M·diag(v))."""
+    return reshape(v, _shape(v)[:-1] + (1, _shape(v)[-1]))
+
+
+def _col(v):
+    """v (..., k) as (..., k, 1): multiplying by it scales a matrix's rows (diag(v)·M)."""
+    return reshape(v, _shape(v) + (1,))
+
+
+def _sym(x):
+    return 0.5 * (x + _T(x))
+
+
+def _trace(x):
+    return _einsum("...ii->...", x)
+
+
+def _gaps(w):
+    """F[i, j] = 1/(w_j − w_i) off the diagonal, 0 on it (no division by zero there)."""
+    eye = np.eye(_shape(w)[-1], dtype=_dtype(w))
+    return (1.0 - eye) / (_row(w) - _col(w) + eye)
+
+
+def _lower(x):
+    """The strictly lower triangle of x (a constant mask, so it differentiates as itself)."""
+    n = _shape(x)[-1]
+    return x * np.tri(n, n, -1, dtype=_dtype(x))
+
+
+def _plain(*xs):
+    return not any(isinstance(x, Tensor) for x in xs)
+
+
+def _square(name, a):
+    s = np.shape(a)
+    if len(s) < 2 or s[-1] != s[-2]:
+        raise ChainruleError(f"linalg.{name}", message="needs square matrices",
+                             expected="an array of shape (..., n, n)",
+                             actual=describe(np.asarray(a)),
+                             fix="pass a square matrix (or a stack of them); for rectangular "
+                                 "systems use linalg.pinv or linalg.lstsq")
+
+
+def _np_sym(a):
+    a = np.asarray(a)
+    return 0.5 * (a + np.swapaxes(a, -1, -2))
+
+
+def _square_op(name, fn, differentiable=True):
+    def run(a):
+        _square(name, a)
+        return fn(a)
+    return Primitive(name, run, differentiable=differentiable, doc=fn.__doc__)
+
+
+# ------------------------------------------------------------ inv and solve
+inv = _ops["inv"] = _square_op("inv", np.linalg.inv)
+defvjp(inv, lambda g, ans, a: -matmul(_T(ans), matmul(g, _T(ans))), formulas={0: "−A⁻ᵀ·g·A⁻ᵀ"})
+defjvp(inv, lambda t, ans, a: -matmul(ans, matmul(t, ans)))
+
+
+def _solve(a, b):
+    _square("solve", a)
+    n, sb = np.shape(a)[-1], np.shape(b)
+    rows = sb[-1] if _is_vector(a, b) else sb[-2] if len(sb) > 1 else None
+    if rows != n:
+        raise ChainruleError("linalg.solve", message="a and b do not match",
+                             expected=f"b of shape ({n},) or (..., {n}, k) for a of shape "
+                                      f"{np.shape(a)}",
+                             actual=describe(np.asarray(b)),
+                             fix="b needs one row per row of a; a 1-D b is one right-hand side, "
+                                 "several go side by side as the columns of a matrix")
+    try:
+        return np.linalg.solve(a, b)
+    except ValueError as e:
+        if isinstance(e, np.linalg.LinAlgError):
+            raise
+        raise ChainruleError("linalg.solve", message=str(e), expected="broadcastable batch axes",
+                             actual=f"{describe(np.asarray(a))} and {describe(np.asarray(b))}",
+                             fix="make the leading (batch) axes broadcast") from None
+
+
+def _is_vector(a, b):
+    """Whether solve treats b as one vector per matrix (NumPy 2: only a 1-D b)."""
+    nb = len(_shape(b))
+    return nb == 1 or _NUMPY1 and nb == len(_shape(a)) - 1
+
+
+def _solve_vjp(i, g, x, a, b):
+    vec = _is_vector(a, b)
+    gb = solve(_T(a), _col(g) if vec else g)        # Aᵀ⁻¹·g
+    if i == 1:
+        return reshape(gb, _shape(gb)[:-1]) if vec else gb
+    return -matmul(gb, _T(_col(x) if vec else x))
+
+
+def _solve_jvp_a(t, x, a, b):
+    vec = _is_vector(a, b)
+    dx = -solve(a, matmul(t, _col(x) if vec else x))
+    return reshape(dx, _shape(dx)[:-1]) if vec else dx
+
+
+solve = _ops["solve"] = Primitive("solve", _solve, doc=np.linalg.solve.__doc__)
+defvjp_argnum(solve, _solve_vjp, formulas={0: "−(A⁻ᵀg)·xᵀ", 1: "A⁻ᵀ·g"})
+defjvp(solve, _solve_jvp_a, lambda t, x, a, b: solve(a, t))
+
+# ------------------------------------------------------------ det, slogdet
+det = _ops["det"] = _square_op("det", np.linalg.det)
+defvjp(det, lambda g, ans, a: _col(_col(g * ans)) * _T(inv(a)),
+       formulas={0: "g·det(A)·A⁻ᵀ"})
+defjvp(det, lambda t, ans, a: ans * _trace(solve(a, t)))
+
+_slogdet_sign = _square_op("slogdet_sign", lambda a: np.linalg.slogdet(a)[0], differentiable=False)
+_logabsdet = _square_op("slogdet_logabsdet", lambda a: np.linalg.slogdet(a)[1])
+defvjp(_logabsdet, lambda g, ans, a: _col(_col(g)) * _T(inv(a)), formulas={0: "g·A⁻ᵀ"})
+defjvp(_logabsdet, lambda t, ans, a: _trace(solve(a, t)))
+
+
+def slogdet(a):
+    """(sign, log|det a|); the sign is piecewise constant, so only logabsdet has a gradient."""
+    if _plain(a):
+        return np.linalg.slogdet(a)
+    return SlogdetResult(_slogdet_sign(a), _logabsdet(a))
+
+
+# ----------------------------------------------------------------- cholesky
+def _phi(n, dtype):
+    """Lower triangle with the diagonal halved: the part of a symmetric matrix L⁻¹·dL keeps."""
+    return np.tri(n, n, -1, dtype=dtype) + 0.5 * np.eye(n, dtype=dtype)
+
+
+def _cholesky_vjp(g, L, a):
+    Li, phi = inv(L), _phi(_shape(L)[-1], _dtype(L))
+    return _sym(matmul(_T(Li), matmul(phi * matmul(_T(L), g), Li)))
+
+
+def _cholesky_jvp(t, L, a):
+    Li, phi = inv(L), _phi(_shape(L)[-1], _dtype(L))
+    return matmul(L, phi * matmul(Li, matmul(_sym(t), _T(Li))))
+
+
+_cholesky = _square_op("cholesky", lambda a: np.linalg.cholesky(_np_sym(a)))
+defvjp(_cholesky, _cholesky_vjp, formulas={0: "sym(L⁻ᵀ·Φ(Lᵀg)·L⁻¹)"})
+defjvp(_cholesky, _cholesky_jvp)
+
+
+def cholesky(a, upper=False):
+    """L with L·Lᵀ = (a + aᵀ)/2 (or Lᵀ with upper=True)."""
+    L = _cholesky(a)
+    return _T(L) if upper else L
+
+
+# --------------------------------------------------------------------- eigh
+def _eigh_w_vjp(g, w, a):
+    v = _eigh_v(a)
+    return matmul(v * _row(g), _T(v))
+
+
+def _eigh_w_jvp(t, w, a):
+    v = _eigh_v(a)
+    return _sum(v * matmul(_sym(t), v), -2)                # diag(Vᵀ·dA·V)
+
+
+def _eigh_v_vjp(g, v, a):
+    f = _gaps(_eigh_w(a))
+    return _sym(matmul(v, matmul(f * matmul(_T(v), g), _T(v))))
+
+
+def _eigh_v_jvp(t, v, a):
+    f = _gaps(_eigh_w(a))
+    return matmul(v, f * matmul(_T(v), matmul(_sym(t), v)))
+
+
+_eigh_w = _square_op("eigh_eigenvalues", lambda a: np.linalg.eigh(_np_sym(a))[0])
+_eigh_v = _square_op("eigh_eigenvectors", lambda a: np.linalg.eigh(_np_sym(a))[1])
+defvjp(_eigh_w, _eigh_w_vjp, formulas={0: "V·diag(g)·Vᵀ"})
+defjvp(_eigh_w, _eigh_w_jvp)
+defvjp(_eigh_v, _eigh_v_vjp, formulas={0: "sym(V·(F∘Vᵀg)·Vᵀ), F = 1/(wⱼ−wᵢ)"})
+defjvp(_eigh_v, _eigh_v_jvp)
+
+
+def eigh(a, UPLO="L"):
+    """(w, V) of the symmetric part of a; UPLO is accepted for NumPy's signature and not needed."""
+    if _plain(a):
+        return np.linalg.eigh(_np_sym(a))
+    return EighResult(_eigh_w(a), _eigh_v(a))
+
+
+def eigvalsh(a, UPLO="L"):
+    return _eigh_w(a)
+
+
+# ---------------------------------------------------------------------- svd
+def _svd_parts(a):
+    u, s, vh = _svd_u(a), _svd_s(a), _svd_vh(a)
+    return u, s, vh, _gaps(s * s)                          # F = 1/(sⱼ² − sᵢ²)
+
+
+def _svd_u_vjp(g, u, a):
+    _, s, vh, f = _svd_parts(a)
+    j = f * matmul(_T(u), g)
+    r = matmul(u, matmul((j + _T(j)) * _row(s), vh))
+    if _shape(u)[-2] > _shape(u)[-1]:                      # the part of g outside span(U)
+        r = r + matmul((g - matmul(u, matmul(_T(u), g))) * _row(1.0 / s), vh)
+    return r
+
+
+def _svd_vh_vjp(g, vh, a):
+    u, s, _, f = _svd_parts(a)
+    k = f * matmul(vh, _T(g))
+    r = matmul(u, matmul(_col(s) * (k + _T(k)), vh))
+    if _shape(vh)[-1] > _shape(vh)[-2]:                    # the part of g outside span(V)
+        r = r + matmul(u * _row(1.0 / s), g - matmul(matmul(g, _T(vh)), vh))
+    return r
+
+
+def _svd_dp(t, u, vh):
+    return matmul(_T(u), matmul(t, _T(vh)))               # Uᵀ·dA·V
+
+
+def _svd_u_jvp(t, u, a):
+    _, s, vh, f = _svd_parts(a)
+    dp = _svd_dp(t, u, vh)
+    r = matmul(u, f * (dp * _row(s) + _col(s) * _T(dp)))
+    if _shape(u)[-2] > _shape(u)[-1]:
+        r = r + (matmul(t, _T(vh)) - matmul(u, dp)) * _row(1.0 / s)
+    return r
+
+
+def _svd_vh_jvp(t, vh, a):
+    u, s, _, f = _svd_parts(a)
+    dp = _svd_dp(t, u, vh)
+    r = -matmul(f * (_col(s) * dp + _T(dp) * _row(s)), vh)
+    if _shape(vh)[-1] > _shape(vh)[-2]:
+        r = r + _col(1.0 / s) * (matmul(_T(u), t) - matmul(dp, vh))
+    return r
+
+
+_svd_u = Primitive("svd_u", lambda a: np.linalg.svd(a, full_matrices=False)[0])
+_svd_s = Primitive("svd_s", lambda a: np.linalg.svd(a, compute_uv=False))
+_svd_vh = Primitive("svd_vh", lambda a: np.linalg.svd(a, full_matrices=False)[2])
+defvjp(_svd_s, lambda g, s, a: matmul(_svd_u(a) * _row(g), _svd_vh(a)),
+       formulas={0: "U·diag(g)·Vᵀ"})
+defjvp(_svd_s, lambda t, s, a: _sum(_svd_u(a) * matmul(t, _T(_svd_vh(a))), -2))
+defvjp(_svd_u, _svd_u_vjp, formulas={0: "U((F∘(UᵀḠ−ḠᵀU))S)Vᵀ + (I−UUᵀ)ḠS⁻¹Vᵀ"})
+defjvp(_svd_u, _svd_u_jvp)
+defvjp(_svd_vh, _svd_vh_vjp,
+       formulas={0: "U(S(F∘(VᵀV̄−V̄ᵀV)))Vᵀ + US⁻¹V̄ᵀ(I−VVᵀ)"})
+defjvp(_svd_vh, _svd_vh_jvp)
+
+
+def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
+    """NumPy's svd; on Tensors the reduced factors (full_matrices=False) have gradients."""
+    if _plain(a):
+        return np.linalg.svd(a, full_matrices=full_matrices, compute_uv=compute_uv,
+                             hermitian=hermitian)
+    if not compute_uv:
+        return _svd_s(a)
+    m, n = _shape(a)[-2:]
+    if full_matrices and m != n:
+        raise ChainruleError("linalg.svd", message="full_matrices=True has no gradient for a "
+                             "non-square matrix (the extra columns are not unique)",
+                             expected="full_matrices=False (or a square matrix)",
+                             actual=f"{describe(a)}", fix="call svd(a, full_matrices=False)")
+    return SVDResult(_svd_u(a), _svd_s(a), _svd_vh(a))
+
+
+def svdvals(a):
+    return _svd_s(a)
+
+
+# --------------------------------------------------------------------- pinv
+def _pinv_vjp(g, p, a, **kw):
+    pt, gt = _T(p), _T(g)
+    r = -matmul(pt, matmul(g, pt))
+    r = r + matmul(gt - matmul(a, matmul(p, gt)), matmul(p, pt))       # (I − AA⁺)gᵀA⁺A⁺ᵀ
+    return r + matmul(matmul(pt, p), gt - matmul(matmul(gt, p), a))    # A⁺ᵀA⁺gᵀ(I − A⁺A)
+
+
+def _pinv_jvp(t, p, a, **kw):
+    pt, tt = _T(p), _T(t)
+    r = -matmul(p, matmul(t, p))
+    r = r + matmul(matmul(p, pt), tt - matmul(matmul(tt, a), p))
+    return r + matmul(tt - matmul(p, matmul(a, tt)), matmul(pt, p))
+
+
+_pinv = Primitive("pinv", lambda a, **kw: np.linalg.pinv(a, **kw))
+defvjp(_pinv, _pinv_vjp, formulas={0: "−A⁺ᵀgA⁺ᵀ + (I−AA⁺)gᵀA⁺A⁺ᵀ + A⁺ᵀA⁺gᵀ(I−A⁺A)"})
+defjvp(_pinv, _pinv_jvp)
+
+
+def pinv(a, rcond=None, hermitian=False, **kw):
+    """Moore-Penrose pseudo-inverse; differentiable where the rank does not change."""
+    if rcond is not None:
+        kw["rcond"] = rcond
+    if hermitian:
+        kw["hermitian"] = True
+    return _pinv(a, **kw)
+
+
+# ----------------------------------------------------------------------- qr
+def _qr_block(a, r):
+    """(E, U): E = [I 0] (k×n) picks R's square left block U; None when R is square."""
+    m, n = _shape(a)[-2:]
+    if m >= n:
+        return None, r
+    e = np.eye(m, n, dtype=_dtype(r))
+    return e, matmul(r, e.T)
+
+
+def _rdiv(x, u, transposed=False):
+    """x·U⁻¹ (or x·U⁻ᵀ), by a solve instead of an inverse."""
+    return _T(solve(u if transposed else _T(u), _T(x)))
+
+
+def _qr_back(q, r, a, gq, gr):
+    """Ā for Q̄ = gq, R̄ = gr (either may be None); Ā = Q·R̄ + [(Q̄ + Q·W)·U⁻ᵀ, 0]."""
+    e, u = _qr_block(a, r)
+    z = 0.0
+    if gq is not None:
+        qg = matmul(_T(q), gq)
+        z = qg
+    if gr is not None:
+        z = z - matmul(gr, _T(r))
+    w = _lower(z - _T(z))
+    x = matmul(q, w) if gq is None else gq + matmul(q, w - qg)
+    x = _rdiv(x, u, transposed=True)
+    if e is not None:
+        x = matmul(x, e)
+    return x if gr is None else x + matmul(q, gr)
+
+
+def _qr_omega(t, q, r, a):
+    """(E, U, C = Qᵀ·dX·U⁻¹, Ω = QᵀdQ): Ω is C's strict lower triangle made antisymmetric."""
+    e, u = _qr_block(a, r)
+    tx = t if e is None else matmul(t, e.T)
+    c = _rdiv(matmul(_T(q), tx), u)
+    low = _lower(c)
+    return tx, u, c, low - _T(low)
+
+
+def _qr_q_jvp(t, q, a):
+    tx, u, c, om = _qr_omega(t, q, _qr_r(a), a)
+    return _rdiv(tx, u) - matmul(q, c - om)
+
+
+def _qr_r_jvp(t, r, a):
+    q = _qr_q(a)
+    _, _, _, om = _qr_omega(t, q, r, a)
+    return matmul(_T(q), t) - matmul(om, r)
+
+
+_qr_q = Primitive("qr_q", lambda a: np.linalg.qr(a)[0])
+_qr_r = Primitive("qr_r", lambda a: np.linalg.qr(a)[1])
+defvjp(_qr_q, lambda g, q, a: _qr_back(q, _qr_r(a), a, g, None),
+       formulas={0: "(Q̄ + Q·W)·R⁻ᵀ, W from QᵀQ̄"})
+defjvp(_qr_q, _qr_q_jvp)
+defvjp(_qr_r, lambda g, r, a: _qr_back(_qr_q(a), r, a, None, g),
+       formulas={0: "Q·R̄ + Q·W·R⁻ᵀ, W from R̄Rᵀ"})
+defjvp(_qr_r, _qr_r_jvp)
+
+
+def qr(a, mode="reduced"):
+    """(Q, R) with Q's columns orthonormal and R upper triangular; mode 'reduced' or 'r'."""
+    if _plain(a):
+        return np.linalg.qr(a, mode=mode)
+    if mode == "r":
+        return _qr_r(a)
+    if mode != "reduced":
+        raise ChainruleError("linalg.qr", message=f"mode={mode!r} has no gradient rule",
+                             expected="mode='reduced' or 'r'", actual=repr(mode),
+                             fix="use the reduced factors")
+    return QRResult(_qr_q(a), _qr_r(a))
+
+
+_ops.update(slogdet=slogdet, cholesky=cholesky, eigh=eigh, eigvalsh=eigvalsh, svd=svd,
+            svdvals=svdvals, pinv=pinv, qr=qr)
+__all__ = sorted(_ops)

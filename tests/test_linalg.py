@@ -1,0 +1,313 @@
+"""Linear algebra: values match NumPy; derivatives match finite differences.
+
+Every op goes through ``check_grad(order=2, modes=("fwd", "rev"))``: first
+derivatives in both modes and all four second-order combinations.
+Decompositions get well-conditioned inputs (SPD with distinct eigenvalues,
+distinct singular values) and, for eigenvectors and singular vectors, test
+functions that do not depend on the arbitrary sign of each vector.
+"""
+import functools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import chainrule as cr
+import chainrule.numpy as cnp
+from chainrule.core.errors import ChainruleError
+from chainrule.explain.check import GradCheckError
+
+la = cnp.linalg
+
+
+def rand(*shape, seed=0):
+    return np.random.default_rng(seed + 17 * len(shape) + sum(shape)).standard_normal(shape)
+
+
+def check(f, *args, order=2):
+    return cr.check_grad(f, *args, order=order, modes=("fwd", "rev"))
+
+
+def spd(n, batch=(), seed=0):
+    """Symmetric positive definite with well-separated eigenvalues 1, 2, ..., n."""
+    q = np.linalg.qr(rand(*batch, n, n, seed=seed))[0]
+    return (q * np.arange(1.0, n + 1)[..., None, :]) @ np.swapaxes(q, -1, -2)
+
+
+def wellcond(*shape, seed=0):
+    """A matrix (or stack) with singular values 1, 1.5, 2, ...: far from rank deficiency."""
+    m, n = shape[-2:]
+    k = min(m, n)
+    u = np.linalg.qr(rand(*shape[:-2], m, k, seed=seed))[0]
+    v = np.linalg.qr(rand(*shape[:-2], n, k, seed=seed + 1))[0]
+    return (u * (1.0 + 0.5 * np.arange(k))) @ np.swapaxes(v, -1, -2)
+
+
+# ------------------------------------------------------------------ products
+PRODUCTS = [
+    ("matmul", cnp.matmul, np.matmul, [
+        ((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((2, 3), (3, 4)), ((5, 2, 3), (3,)),
+        ((3,), (5, 3, 4)), ((5, 2, 3), (3, 4)), ((2, 3), (5, 3, 4)), ((5, 1, 2, 3), (4, 3, 2)),
+        ((2, 2, 3), (1, 3, 4))]),
+    ("dot", cnp.dot, np.dot, [
+        ((), (2, 3)), ((2, 3), ()), ((3,), (3,)), ((2, 3), (3,)), ((2, 3, 4), (4,)),
+        ((2, 3), (3, 4)), ((3,), (3, 4)), ((2, 3, 4), (4, 2)), ((2, 3, 4), (5, 4, 2)),
+        ((3,), (2, 3, 4))]),
+    ("vdot", cnp.vdot, np.vdot, [((4,), (4,)), ((2, 3), (3, 2))]),
+    ("inner", cnp.inner, np.inner, [((), (2, 3)), ((3,), (3,)), ((2, 3), (4, 3)),
+                                    ((2, 2, 3), (3,))]),
+    ("outer", cnp.outer, np.outer, [((3,), (4,)), ((2, 3), (2, 2))]),
+    ("kron", cnp.kron, np.kron, [((2, 3), (3, 2)), ((2,), (2, 3)), ((2, 2, 2), (3,)), ((), (2, 2))]),
+]
+for _axes, _shapes in [(0, ((2,), (3, 2))), (1, ((2, 3), (3, 4))), (2, ((2, 3, 4), (3, 4, 2))),
+                       (([0, 2], [1, 0]), ((3, 2, 4), (4, 3, 2))), (([-1], [0]), ((2, 3), (3,)))]:
+    PRODUCTS.append((f"tensordot{_axes}", functools.partial(cnp.tensordot, axes=_axes),
+                     functools.partial(np.tensordot, axes=_axes), [_shapes]))
+
+CASES = [(name, f, g, sa, sb) for name, f, g, shapes in PRODUCTS for sa, sb in shapes]
+
+
+@pytest.mark.parametrize("name,f,npf,sa,sb", CASES, ids=[f"{c[0]}-{c[3]}-{c[4]}" for c in CASES])
+def test_products(name, f, npf, sa, sb):
+    a, b = rand(*sa), rand(*sb, seed=1)
+    np.testing.assert_allclose(np.asarray(f(cr.tensor(a), b).data), npf(a, b), rtol=1e-12)
+    check(f, a, b)
+
+
+EINSUMS = [
+    ("ij,jk->ik", (2, 3), (3, 4)), ("ij,jk", (2, 3), (3, 4)), ("i,i", (3,), (3,)),
+    ("i,j->ij", (2,), (3,)), ("ba,ac", (2, 3), (3, 2)), ("ij->", (2, 3)), ("ijk->kji", (2, 3, 4)),
+    ("ii->i", (3, 3)), ("ii", (3, 3)), ("iij->j", (2, 2, 3)), ("ii,i->i", (3, 3), (3,)),
+    ("ij,j->j", (2, 3), (3,)), ("...ij,...jk->...ik", (2, 1, 3, 4), (5, 4, 2)),
+    ("...i,...i->...", (3, 4), (2, 3, 4)), ("...ii->...i", (2, 3, 3)), ("i...->...", (3, 2, 2)),
+    ("...ij,jk", (2, 2, 3), (3, 2)), ("bij,bjk,bkl->bil", (2, 2, 3), (2, 3, 2), (2, 2, 2)),
+    ("i,i,i->", (3,), (3,), (3,)),
+]
+
+
+@pytest.mark.parametrize("spec", EINSUMS, ids=[e[0] for e in EINSUMS])
+def test_einsum(spec):
+    sub, shapes = spec[0], spec[1:]
+    xs = [rand(*s, seed=k) for k, s in enumerate(shapes)]
+    got = cnp.einsum(sub, *[cr.tensor(x) for x in xs])
+    np.testing.assert_allclose(np.asarray(got.data), np.einsum(sub, *xs), rtol=1e-12)
+    check(lambda *ops: cnp.einsum(sub, *ops), *xs)
+
+
+def test_einsum_optimize_and_third_order():
+    a, b, c = rand(2, 3), rand(3, 4, seed=1), rand(4, seed=2)
+    f = functools.partial(cnp.einsum, "ij,jk,k->i", optimize=True)
+    np.testing.assert_allclose(f(a, b, c), np.einsum("ij,jk,k->i", a, b, c))
+    check(f, a, b, c, order=3)
+
+
+def test_multi_dot():
+    xs = [rand(3,), rand(3, 4, seed=1), rand(4, 2, seed=2)]
+    np.testing.assert_allclose(la.multi_dot(xs), np.linalg.multi_dot(xs))
+    check(lambda a, b, c: la.multi_dot([a, b, c]), *xs)
+
+
+# ------------------------------------------------------ hypothesis: batching
+@settings(max_examples=12, deadline=None)
+@given(hnp.mutually_broadcastable_shapes(signature="(m?,n),(n,p?)->(m?,p?)", max_dims=4,
+                                         max_side=3))
+def test_matmul_broadcast_shapes(shapes):
+    sa, sb = shapes.input_shapes
+    a, b = rand(*sa), rand(*sb, seed=1)
+    got = cnp.matmul(cr.tensor(a), cr.tensor(b))
+    np.testing.assert_allclose(got.data, np.matmul(a, b), rtol=1e-12)
+    assert got.shape == shapes.result_shape
+    check(cnp.matmul, a, b)
+
+
+@settings(max_examples=10, deadline=None)
+@given(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3),
+       st.sampled_from(["...ij,...jk->...ik", "...ij,...kj", "...ji,...jk->...ki"]))
+def test_einsum_broadcast_shapes(shapes, sub):
+    sa, sb = shapes.input_shapes
+    core = {"...ij,...jk->...ik": ((2, 3), (3, 2)), "...ij,...kj": ((2, 3), (2, 3)),
+            "...ji,...jk->...ki": ((3, 2), (3, 2))}[sub]
+    a, b = rand(*sa, *core[0]), rand(*sb, *core[1], seed=1)
+    np.testing.assert_allclose(cnp.einsum(sub, cr.tensor(a), b).data, np.einsum(sub, a, b),
+                               rtol=1e-12)
+    check(lambda x, y: cnp.einsum(sub, x, y), a, b)
+
+
+# ----------------------------------------------------------- decompositions
+def test_inv():
+    for a in (wellcond(3, 3), wellcond(2, 3, 3)):
+        np.testing.assert_allclose(la.inv(cr.tensor(a)).data, np.linalg.inv(a))
+        check(la.inv, a)
+
+
+@pytest.mark.parametrize("sa,sb", [((3, 3), (3,)), ((3, 3), (3, 2)), ((2, 3, 3), (2, 3, 2)),
+                                   ((2, 3, 3), (3,)), ((3, 3), (2, 3, 2))])
+def test_solve(sa, sb):
+    a, b = wellcond(*sa), rand(*sb, seed=1)
+    np.testing.assert_allclose(la.solve(cr.tensor(a), b).data, np.linalg.solve(a, b))
+    check(la.solve, a, b)
+
+
+def test_det_and_slogdet():
+    a = wellcond(3, 3)
+    a[0] *= -1                                    # negative determinant
+    for x in (a, wellcond(2, 3, 3)):
+        np.testing.assert_allclose(la.det(cr.tensor(x)).data, np.linalg.det(x))
+        check(la.det, x)
+        check(lambda m: la.slogdet(m)[1], x)
+    t = cr.tensor(a, requires_grad=True)
+    sign, logabs = la.slogdet(t)
+    assert sign.data == -1.0 and not sign.requires_grad      # the sign has no gradient
+    np.testing.assert_allclose(logabs.data, np.linalg.slogdet(a)[1])
+    logabs.backward()
+    np.testing.assert_allclose(t.grad, np.linalg.inv(a).T, rtol=1e-10)   # d log|det A| = A⁻ᵀ
+
+
+def test_cholesky():
+    for a in (spd(3), spd(3, batch=(2,), seed=3)):
+        np.testing.assert_allclose(la.cholesky(cr.tensor(a)).data, np.linalg.cholesky(a))
+        check(la.cholesky, a)
+    a = spd(3)
+    np.testing.assert_allclose(la.cholesky(cr.tensor(a), upper=True).data,
+                               np.linalg.cholesky(a).T)
+    check(lambda m: la.cholesky(m, upper=True), a)
+
+
+def test_cholesky_logdet_gradient_matches_slogdet():
+    """2·Σ log diag(L) = log det A, so both routes give A⁻¹ (symmetric, since A is)."""
+    a = spd(4, seed=5)
+    g = cr.grad(lambda m: 2 * cnp.sum(cnp.log(cnp.einsum("ii->i", la.cholesky(m)))))(a)
+    np.testing.assert_allclose(g, np.linalg.inv(a), rtol=1e-10)
+
+
+def test_eigh():
+    c1, c2 = rand(4), rand(4, 4, seed=1)
+    for a in (spd(4), spd(4, batch=(2,), seed=2)):
+        w, v = la.eigh(cr.tensor(a))
+        w0, v0 = np.linalg.eigh(a)
+        np.testing.assert_allclose(w.data, w0)
+        np.testing.assert_allclose(np.abs(v.data), np.abs(v0))
+        check(lambda m: la.eigh(m)[0] * c1, a)
+        check(lambda m: cnp.sum(la.eigh(m)[1] ** 2 * c2), a)                # sign-free
+        check(lambda m: (lambda w, v: cnp.sum(w * c1) + cnp.sum(v * v * c2))(*la.eigh(m)), a)
+    check(la.eigvalsh, spd(3))
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 4), (3, 3), (2, 4, 3)])
+def test_svd(shape):
+    a = wellcond(*shape)
+    m, n = shape[-2:]
+    u, s, vh = la.svd(cr.tensor(a), full_matrices=False)
+    u0, s0, vh0 = np.linalg.svd(a, full_matrices=False)
+    np.testing.assert_allclose(s.data, s0)
+    np.testing.assert_allclose(np.abs(u.data), np.abs(u0), atol=1e-12)
+    cu, cv = rand(m, min(m, n), seed=1), rand(min(m, n), n, seed=2)
+    check(lambda x: la.svd(x, compute_uv=False), a)
+    check(lambda x: cnp.sum(la.svd(x, full_matrices=False)[0] ** 2 * cu), a)
+    check(lambda x: cnp.sum(la.svd(x, full_matrices=False)[2] ** 2 * cv), a)
+    # U·diag(s)·Vh uses all three outputs; their contributions must add up to the identity map
+    check(lambda x: (lambda u, s, vh: cnp.matmul(u * s[..., None, :], vh))(
+        *la.svd(x, full_matrices=False)), a)
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 4), (3, 3)])
+def test_pinv(shape):
+    a = wellcond(*shape)
+    np.testing.assert_allclose(la.pinv(cr.tensor(a)).data, np.linalg.pinv(a), atol=1e-12)
+    check(la.pinv, a)
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (3, 3), (3, 4), (2, 4, 3)])
+def test_qr(shape):
+    a = wellcond(*shape)
+    q, r = la.qr(cr.tensor(a))
+    q0, r0 = np.linalg.qr(a)
+    np.testing.assert_allclose(q.data, q0)
+    np.testing.assert_allclose(r.data, r0)
+    cq, cr_ = rand(*q0.shape, seed=1), rand(*r0.shape, seed=2)
+    check(lambda x: la.qr(x)[0] * cq, a)
+    check(lambda x: la.qr(x)[1] * cr_, a)
+    check(lambda x: cnp.sum(la.qr(x)[0] * cq) + cnp.sum(la.qr(x, mode="r") * cr_), a)
+
+
+# -------------------------------------------------------------------- dtypes
+FLOAT32 = [
+    (cnp.matmul, ((2, 3), (3, 2))), (cnp.dot, ((2, 3), (3,))), (cnp.vdot, ((3,), (3,))),
+    (cnp.inner, ((2, 3), (3,))), (cnp.outer, ((2,), (3,))), (cnp.kron, ((2,), (2, 2))),
+    (functools.partial(cnp.tensordot, axes=1), ((2, 3), (3, 2))),
+    (functools.partial(cnp.einsum, "ii,ij->j"), ((3, 3), (3, 2))),
+    (la.inv, "w"), (la.det, "w"), (lambda a: la.slogdet(a)[1], "w"), (la.cholesky, "s"),
+    (lambda a: la.eigh(a)[0], "s"), (lambda a: la.eigh(a)[1] ** 2, "s"),
+    (lambda a: la.svd(a, full_matrices=False)[0] ** 2, "w"), (la.pinv, "w"),
+    (lambda a: la.qr(a)[0], "w"), (lambda a: la.solve(a, np.ones(3, np.float32)), "w"),
+]
+
+
+@pytest.mark.parametrize("f,shapes", FLOAT32, ids=range(len(FLOAT32)))
+def test_float32_stays_float32(f, shapes):
+    if shapes == "w":
+        args = (wellcond(3, 3).astype(np.float32),)
+    elif shapes == "s":
+        args = (spd(3).astype(np.float32),)
+    else:
+        args = tuple(rand(*s, seed=k).astype(np.float32) for k, s in enumerate(shapes))
+    out = f(*args)
+    assert out.dtype == np.float32
+    grads = cr.grad(lambda *x: cnp.sum(f(*x) * 1.5), argnums=tuple(range(len(args))))(*args)
+    assert all(g.dtype == np.float32 for g in grads)
+    _, tangent = cr.jvp(f, args, tuple(np.ones_like(a) for a in args))
+    assert tangent.dtype == np.float32
+
+
+# -------------------------------------------------------------------- errors
+@pytest.mark.parametrize("call,needle", [
+    (lambda: cnp.matmul(cr.tensor(np.ones((2, 3))), np.ones((4, 2))), "(2, 3)"),
+    (lambda: cnp.dot(np.ones((2, 3)), cr.tensor(np.ones((2, 3)))), "(2, 3)"),
+    (lambda: la.solve(cr.tensor(np.eye(3)), np.ones((4, 2))), "(4, 2)"),
+    (lambda: la.solve(cr.tensor(np.ones((2, 3))), np.ones(3)), "square"),
+    (lambda: la.inv(cr.tensor(np.ones((2, 3)))), "(2, 3)"),
+    (lambda: cnp.einsum("ij,jk", np.ones((2, 3)), cr.tensor(np.ones((2, 2)))), "einsum"),
+    (lambda: la.svd(cr.tensor(np.ones((2, 3)), requires_grad=True)), "full_matrices=False"),
+])
+def test_clear_errors(call, needle):
+    with pytest.raises(ChainruleError) as e:
+        call()
+    assert needle in str(e.value) and "Fix:" in str(e.value)
+
+
+def test_plain_arrays_are_numpy():
+    a = spd(3)
+    assert isinstance(cnp.matmul(a, a), np.ndarray)
+    w, v = la.eigh(a)
+    np.testing.assert_allclose(w, np.linalg.eigh(a)[0])
+    assert la.svd(a)[0].shape == (3, 3)
+    assert isinstance(la.qr(a)[1], np.ndarray)
+
+
+def test_first_order_rules_get_plain_arrays():
+    """A first-order backward hands the rules plain arrays: they run at NumPy speed."""
+    seen = []
+    rule = cnp.matmul.vjp
+
+    def spy(i, g, ans, a, b):
+        seen.append(type(g))
+        return rule(i, g, ans, a, b)
+    cnp.matmul.vjp = spy
+    try:
+        cr.grad(lambda a, b: cnp.sum(cnp.matmul(a, b)), argnums=(0, 1))(rand(2, 3), rand(3, 4))
+    finally:
+        cnp.matmul.vjp = rule
+    assert seen and all(t is np.ndarray for t in seen)
+
+
+def test_wrong_rule_is_caught():
+    """The checks above can fail: a matmul with a transposed-wrong gradient is rejected."""
+    rule = cnp.matmul.vjp
+    cnp.matmul.vjp = lambda i, g, ans, a, b: rule(i, g, ans, a, b) * 1.01
+    try:
+        with pytest.raises(GradCheckError):
+            check(cnp.matmul, rand(3, 3), rand(3, 3, seed=1), order=1)
+    finally:
+        cnp.matmul.vjp = rule

@@ -46,6 +46,12 @@ class Primitive:
         self.__doc__ = doc or getattr(fn, "__doc__", None)
         self.__wrapped__ = fn
 
+    def __setattr__(self, name, value):
+        # assigning a whole-op rule replaces any per-argument rules set earlier
+        if name == "vjp":
+            object.__setattr__(self, "vjps", None)
+        object.__setattr__(self, name, value)
+
     def __repr__(self):
         return f"<chainrule primitive {self.name}>"
 

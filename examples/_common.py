@@ -30,8 +30,8 @@ def picture(out, name, draw, *args, **kw):
     path = os.path.join(out, name)
     try:
         draw(*args, path=path, **kw)
-    except ImportError as e:        # PlotDependencyError: matplotlib is missing
-        print(f"(no picture {name}: {e})")
+    except ImportError:             # matplotlib is missing: the numbers above still stand
+        print(f"(no picture {name}: pictures need matplotlib: pip install 'chainrule[plot]')")
         return None
     print(f"wrote {path}")
     return path

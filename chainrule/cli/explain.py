@@ -89,12 +89,21 @@ def _one_line(e):
     return " ".join(part.strip() for part in str(e).splitlines() if part.strip())
 
 
-def _function(args):
-    """(f(*values) -> scalar, names, values) for the expression, refusing constant ones."""
+def _prepare(args):
+    """grad.prepare, plus: at least one variable, and only finite values."""
     tree, values, wrt = prepare(args)
     if not wrt:
         raise _Fail("the expression has no variables to differentiate; use a name like x and "
                     "give its value with --at x=1")
+    for name, v in values.items():
+        if not np.all(np.isfinite(v)):
+            raise _Fail(f"the value of {name} is not a finite number")
+    return tree, values, wrt
+
+
+def _function(args):
+    """(f(*values) -> scalar, names, values) for the expression, refusing constant ones."""
+    tree, values, wrt = _prepare(args)
     gradient(tree, values, wrt)     # scalar check, and errors from the forward pass, first
 
     def f(*xs):
@@ -138,8 +147,8 @@ def run_check(args):
         report = check_grad(f, *xs, order=args.order, modes=("fwd", "rev"), raise_on_fail=False)
     print("arguments: " + ", ".join(f"{i} = {w}" for i, w in enumerate(wrt)))
     print(report)
-    for w in caught:
-        print(f"note: {str(w.message).splitlines()[0]}")
+    for note in dict.fromkeys(str(w.message).splitlines()[0] for w in caught):
+        print(f"note: {note}")
     if report.passed:
         orders = "order 1" if args.order == 1 else f"orders 1..{args.order}"
         print(f"ok: {len(report.rows)} checks agree with finite differences ({orders}, "
@@ -182,9 +191,7 @@ def _vary(text, values, wrt):
 
 def run_surface(args):
     from ..explain.plots import descent_path, error_surface
-    tree, values, wrt = prepare(args)
-    if not wrt:
-        raise _Fail("the expression has no variables to draw")
+    tree, values, wrt = _prepare(args)
     gradient(tree, values, wrt)
     _check_output(args.out, PICTURES)
     if not 0 <= args.steps <= MAX_STEPS:

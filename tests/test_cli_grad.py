@@ -97,3 +97,13 @@ def test_console_script_and_module_entry_point():
     res = subprocess.run([sys.executable, "-m", "chainrule", "grad", "x**2", "--at", "x=3"],
                          capture_output=True, text=True, check=True)
     assert "∂f/∂x = 6" in res.stdout
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["grad", "1+2", "--at", "x=1"], "no variables"),
+    (["grad", "y", "--at", "y=1e999"], "not a finite number"),
+    (["grad", "sum(w)", "--at", "w=[[1,2],[3]]"], "ragged"),
+])
+def test_degenerate_points_and_expressions(capsys, argv, fragment):
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1

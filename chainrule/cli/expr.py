@@ -260,5 +260,11 @@ def _literal(node, name):
             return [num(e) for e in n.elts]
         raise ExprError(f"value of {name} must be a number or a list of numbers")
     v = num(node)
-    arr = np.array(v, dtype=np.float64)
+    try:
+        arr = np.array(v, dtype=np.float64)
+    except ValueError:
+        raise ExprError(f"the value of {name} is a ragged list; rows must have equal lengths") \
+            from None
+    if not np.all(np.isfinite(arr)):
+        raise ExprError(f"the value of {name} is not a finite number")
     return float(arr) if arr.ndim == 0 else arr

@@ -34,6 +34,9 @@ def prepare(args):
         raise E.ExprError(f"no value given for {', '.join(missing)}; add "
                           + ",".join(f"{n}=..." for n in missing) + " to --at")
     wrt = [w.strip() for w in args.wrt.split(",")] if getattr(args, "wrt", None) else used
+    if not wrt:
+        raise E.ExprError("the expression has no variables to differentiate; use a name like x "
+                          "and give its value with --at x=1")
     for w in wrt:
         if w not in values:
             raise E.ExprError(f"--wrt names {w!r}, which has no value in --at")

@@ -52,7 +52,8 @@ def main(argv=None):
     try:
         return args.func(args) or 0
     except (ChainruleError, ExprError, CommandError) as e:
-        print(f"chainrule {args.command}: error: {e}", file=sys.stderr)
+        one_line = " ".join(line.strip() for line in str(e).splitlines() if line.strip())
+        print(f"chainrule {args.command}: error: {one_line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

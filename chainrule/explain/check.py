@@ -35,9 +35,10 @@ class GradCheckReport:
         return self.passed
 
     def __str__(self):
-        lines = [f"{'order':>5}  {'mode':<10} {'arg':>3}  {'numeric':>14}  {'chainrule':>14}  ok"]
+        width = max([len("mode")] + [len(r[1]) for r in self.rows])
+        lines = [f"{'order':>5}  {'mode':<{width}} {'arg':>3}  {'numeric':>14}  {'chainrule':>14}  ok"]
         for order, path, arg, num, ana, ok in self.rows:
-            lines.append(f"{order:>5}  {path:<10} {arg:>3}  {num:>14.8g}  {ana:>14.8g}  "
+            lines.append(f"{order:>5}  {path:<{width}} {arg:>3}  {num:>14.8g}  {ana:>14.8g}  "
                          f"{'yes' if ok else 'NO'}")
         return "\n".join(lines)
 

@@ -1,61 +1,513 @@
-"""Reductions (sum, mean, max, ...) and their derivatives.
+"""Reductions (sum, mean, prod, max, var, norm, ...) and their derivatives.
 
 A reduction's gradient is the upstream gradient broadcast back over the
-reduced axes (``_expand``), times the local derivative.
+reduced axes (``_expand``) times a local derivative ``d``; its tangent is
+``sum(t * d)`` over the same axes.  ``d`` is written with chainrule's own
+primitives, so every order of derivative comes from the same line.
+
+Primitives take NumPy's own positional order (``np.var(x, 0, None, None, 1)``
+works); rules read the arguments back by name with ``_kw``.  At a kink the rule
+returns the minimum-norm subgradient, computed without dividing by zero: k tied
+maxima get 1/k each, prod with a zero multiplies the other entries (never
+``ans / x``), std of a constant and every norm at 0 give 0.
 """
+import builtins
+
 import numpy as np
 
+from ..core.errors import ChainruleError
 from ..core.primitive import Primitive, defjvp, defvjp
-from .shape import broadcast_to, reshape
+from ..core.tensor import Tensor
+from .elementwise import abs as _abs
+from .elementwise import exp, power, sign, where
+from .indexing import getitem
+from .linalg import matmul
+from .shape import broadcast_to, reshape, swapaxes, transpose
 
 _ops = {}
+
+
+# ----------------------------------------------------------------- helpers
+def _val(x):
+    """The plain array behind ``x``: masks and counts are constants, no gradient flows."""
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _kw(params, a, k):
+    """Arguments after ``x`` by name, whether they were passed by position or keyword."""
+    d = dict(zip(params, a))
+    d.update(k)
+    return d
 
 
 def _axes(axis, ndim):
     if axis is None:
         return tuple(range(ndim))
-    if isinstance(axis, int):
+    if isinstance(axis, (int, np.integer)):
         axis = (axis,)
-    return tuple(a % ndim if ndim else a for a in axis)
+    return tuple(int(a) % ndim if ndim else int(a) for a in axis)
 
 
-def _expand(g, x_shape, axis, keepdims):
-    """Reshape a reduced gradient so it broadcasts against the input again."""
-    if not keepdims:
-        shape = list(x_shape)
-        for a in _axes(axis, len(x_shape)):
-            shape[a] = 1
-        g = reshape(g, tuple(shape))
-    return broadcast_to(g, x_shape)
+def _keep(a, shape, axes, keepdims):
+    """A reduced value reshaped so it broadcasts against the input (keepdims form)."""
+    if keepdims:
+        return a
+    kept = list(shape)
+    for i in axes:
+        kept[i] = 1
+    return reshape(a, tuple(kept))
 
 
-def _sum(x, axis=None, keepdims=False, dtype=None):
-    return np.sum(x, axis=axis, keepdims=keepdims, dtype=dtype)
-
-
-def _mean(x, axis=None, keepdims=False, dtype=None):
-    return np.mean(x, axis=axis, keepdims=keepdims, dtype=dtype)
+def _expand(g, shape, axes, keepdims):
+    """A reduced gradient broadcast back over the reduced axes."""
+    return broadcast_to(_keep(g, shape, axes, keepdims), shape)
 
 
 def _count(shape, axis):
-    n = 1
-    for a in _axes(axis, len(shape)):
-        n *= shape[a]
-    return n
+    return int(np.prod([shape[a] for a in _axes(axis, len(shape))]))
 
 
-sum = _ops["sum"] = Primitive("sum", _sum)
-defvjp(sum, lambda g, ans, x, axis=None, keepdims=False, dtype=None:
-       _expand(g, np.shape(x), axis, keepdims), formulas={0: "1"})
-defjvp(sum, lambda t, ans, x, axis=None, keepdims=False, dtype=None:
-       sum(t, axis=axis, keepdims=keepdims))
+def _ties(a, x, axes):
+    """1/k on each of the k entries equal to the reduced value ``a``: the minimum-norm choice."""
+    hit = _val(x) == _val(a)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (hit / np.sum(hit, axis=axes, keepdims=True)).astype(_val(x).dtype)
 
-mean = _ops["mean"] = Primitive("mean", _mean)
-defvjp(mean, lambda g, ans, x, axis=None, keepdims=False, dtype=None:
-       _expand(g, np.shape(x), axis, keepdims) / (_count(np.shape(x), axis) or 1),
-       formulas={0: "1/n"})
-defjvp(mean, lambda t, ans, x, axis=None, keepdims=False, dtype=None:
-       mean(t, axis=axis, keepdims=keepdims))
+
+def _row(s):     # s as a row, scaling columns: M * _row(s) = M S;  _col(s): S M
+    return reshape(s, s.shape[:-1] + (1, s.shape[-1]))
+
+
+def _col(s):
+    return reshape(s, s.shape + (1,))
+
+
+def _flip(x, axis):
+    return getitem(x, (slice(None),) * (axis % x.ndim) + (slice(None, None, -1),))
+
+
+def _forward(name, np_fn, params):
+    """NumPy's function, refusing ``out=`` and keywords the rules do not know."""
+    known = frozenset(params)
+
+    def fn(x, *a, **k):
+        if a:
+            if len(a) > len(params):
+                raise ChainruleError(name, message="too many positional arguments",
+                                     expected=f"x and {', '.join(params)}", actual=f"{1 + len(a)}",
+                                     fix="pass the optional arguments by keyword")
+            k = _kw(params, a, k)
+        if k and not known.issuperset(k):
+            raise ChainruleError(name, message=f"unsupported argument(s) {sorted(set(k) - known)}",
+                                 expected=f"x and {', '.join(params)}", actual=f"{sorted(k)}",
+                                 fix="drop them, or compute on t.data outside the graph")
+        if "out" in k:
+            if k["out"] is not None:
+                raise ChainruleError(name, message="out= cannot be recorded for gradients",
+                                     expected="out=None", actual="an output array",
+                                     fix=f"assign the result instead: y = cnp.{name}(...)")
+            k = {n: v for n, v in k.items() if n != "out"}
+        return np_fn(x, **k)
+    fn.__name__ = name
+    fn.__doc__ = np_fn.__doc__
+    return fn
+
+
+# ------------------------------------------------- exact products of "others"
+def _others_fn(x):
+    """Product of the other entries along the last axis: exclusive cumprods, no division."""
+    one = np.ones_like(x[..., :1])
+    left = np.cumprod(np.concatenate([one, x[..., :-1]], -1), -1)
+    right = np.cumprod(np.concatenate([one, x[..., :0:-1]], -1), -1)[..., ::-1]
+    return left * right
+
+
+def _pairs(x):
+    """M[j, i] = prod of x over k ∉ {i, j} (0 on the diagonal): the derivative of _others."""
+    n = x.shape[-1]
+    eye = np.eye(n, dtype=bool)
+    z = where(eye, 1.0, reshape(x, x.shape[:-1] + (1, n)))        # row j: x with x_j := 1
+    return where(eye, 0.0, _others(z))
+
+
+_others = Primitive("prod_others", _others_fn)       # M is symmetric: both rules are M·v
+defvjp(_others, lambda g, ans, x: sum(_pairs(x) * _row(g), axis=-1), formulas={0: "∏ over k∉{i,j}"})
+defjvp(_others, lambda t, ans, x: sum(_pairs(x) * _row(t), axis=-1))
+
+
+def _prod_others(x, axes):
+    """For every entry, the product of the other entries of its reduced slice (exact with zeros)."""
+    shape, nd = x.shape, x.ndim
+    kept = [i for i in range(nd) if i not in axes]
+    perm = kept + list(axes)
+    xt = transpose(x, tuple(perm)) if perm != list(range(nd)) else x
+    flat = reshape(xt, tuple(shape[i] for i in kept) + (_count(shape, axes),))
+    po = reshape(_others(flat), xt.shape)
+    return transpose(po, tuple(np.argsort(perm))) if perm != list(range(nd)) else po
+
+
+# ------------------------------------------------------------ local slopes
+def _dvar(a, x, axes, kw):
+    n = _count(x.shape, axes) - kw.get("ddof", 0)
+    return (x - mean(x, axis=axes, keepdims=True)) * (2.0 / n if n > 0 else np.nan)
+
+
+def _constant(xv, axes):
+    """Slices whose entries are all equal: their std is 0 up to rounding (np.std([.1] * 3) > 0)."""
+    return np.max(xv, axis=axes, keepdims=True) == np.min(xv, axis=axes, keepdims=True)
+
+
+def _dstd(a, x, axes, kw):
+    xv = _val(x)
+    if xv.size == 0:
+        return 0.0
+    const = _constant(xv, axes) | (_val(a) == 0)
+    n = _count(x.shape, axes) - kw.get("ddof", 0)
+    return where(const, 0.0, (x - mean(x, axis=axes, keepdims=True)) / (n * where(const, 1.0, a)))
+
+
+def _shift(x, axis):
+    """The max over ``axis`` (kept), 0 where it is not finite: a constant that prevents overflow."""
+    m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
+    return np.where(np.isfinite(m), m, 0).astype(x.dtype)
+
+
+def _dlogsumexp(a, x, axes, kw):
+    """softmax(x) from the shifted exponentials: exact to rounding even at x = 1000 (exp(x − a)
+    would inherit the rounding of a ≈ 1000); a slice of all −inf gets weight 0, not nan."""
+    e = exp(x - _shift(_val(x), axes))
+    s = sum(e, axis=axes, keepdims=True)
+    return e / where(_val(s) == 0, 1.0, s)
+
+
+def _logsumexp_fn(x, axis=None, keepdims=False):
+    x = np.asarray(x)
+    m = _shift(x, axis)
+    with np.errstate(divide="ignore"):
+        r = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return r if keepdims else np.squeeze(r, axis=axis)
+
+
+# ------------------------------------------------------------------- table
+# name: (numpy function, arguments after x, d(ans kept, x, axes, kw) or None for 1, formula)
+_RED = ("axis", "dtype", "out", "keepdims")
+_MAX = ("axis", "out", "keepdims")
+_VAR = ("axis", "dtype", "out", "ddof", "keepdims")
+REDUCTIONS = {
+    "sum":  (np.sum,  _RED, None,                                            "1"),
+    "mean": (np.mean, _RED, lambda a, x, axes, kw: 1.0 / (_count(x.shape, axes) or 1), "1/n"),
+    "prod": (np.prod, _RED, lambda a, x, axes, kw: _prod_others(x, axes),    "∏ of the others"),
+    "max":  (np.max,  _MAX, lambda a, x, axes, kw: _ties(a, x, axes),        "1/k on the k maxima"),
+    "min":  (np.min,  _MAX, lambda a, x, axes, kw: _ties(a, x, axes),        "1/k on the k minima"),
+    "amax": (np.amax, _MAX, lambda a, x, axes, kw: _ties(a, x, axes),        "1/k on the k maxima"),
+    "amin": (np.amin, _MAX, lambda a, x, axes, kw: _ties(a, x, axes),        "1/k on the k minima"),
+    "var":  (np.var,  _VAR, _dvar,                                           "2(x−mean)/(n−ddof)"),
+    "std":  (np.std,  _VAR, _dstd,                                           "(x−mean)/((n−ddof)σ)"),
+    "logsumexp": (_logsumexp_fn, ("axis", "keepdims"), _dlogsumexp,         "softmax(x)"),
+}
+
+
+def _reduction(name, np_fn, params, d, formula):
+    op = Primitive(name, _forward(name, np_fn, params))
+
+    def vjp(g, ans, x, *a, **k):
+        kw = _kw(params, a, k)
+        axes, keepdims = _axes(kw.get("axis"), x.ndim), kw.get("keepdims", False)
+        ge = _expand(g, x.shape, axes, keepdims)
+        return ge if d is None else ge * d(_keep(ans, x.shape, axes, keepdims), x, axes, kw)
+
+    def jvp(t, ans, x, *a, **k):
+        kw = _kw(params, a, k)
+        axes, keepdims = _axes(kw.get("axis"), x.ndim), kw.get("keepdims", False)
+        if d is None:
+            return sum(t, axis=axes, keepdims=keepdims)
+        return sum(t * d(_keep(ans, x.shape, axes, keepdims), x, axes, kw), axis=axes,
+                   keepdims=keepdims)
+
+    defvjp(op, vjp, formulas={0: formula})
+    defjvp(op, jvp)
+    return op
+
+
+for _name, _spec in REDUCTIONS.items():
+    _ops[_name] = _reduction(_name, *_spec)
+sum, mean, prod, max, min = (_ops[n] for n in ("sum", "mean", "prod", "max", "min"))
+
+
+def _max_kink(ans, x, *a, **k):
+    """Entries tied (k ≥ 2) for the max/min of their slice."""
+    kw = _kw(_MAX, a, k)
+    xv = _val(x)
+    axes = _axes(kw.get("axis"), xv.ndim)
+    hit = xv == _val(_keep(_val(ans), xv.shape, axes, kw.get("keepdims", False)))
+    return hit & (np.sum(hit, axis=axes, keepdims=True) > 1)
+
+
+for _name in ("max", "min", "amax", "amin"):
+    _ops[_name].kink = (_max_kink, "the simplex over the k tied entries", "1/k each")
+
+
+def _std_kink(ans, x, *a, **k):
+    """The whole slice whose entries are all equal."""
+    xv = _val(x)
+    if xv.size == 0:
+        return np.zeros(xv.shape, bool)
+    return np.broadcast_to(_constant(xv, _axes(_kw(_VAR, a, k).get("axis"), xv.ndim)), xv.shape)
+
+
+_ops["std"].kink = (_std_kink, "the scaled unit ball", "0")
+
+
+# -------------------------------------------------------- cumulative sums
+_CUM = ("axis", "dtype", "out")
+
+
+def _flat(x, axis):
+    """numpy's axis=None means "flattened"."""
+    return (reshape(x, (-1,)), 0) if axis is None else (x, axis % builtins.max(x.ndim, 1))
+
+
+def _revcumsum(g, axis):
+    return _flip(cumsum(_flip(g, axis), axis=axis), axis)
+
+
+def _quotient_ok(ans, x):
+    """Whether Σ ans/x is safe: first order only (its higher derivatives cancel badly near 0)
+    and no zero or underflowed partial product."""
+    return not isinstance(x, Tensor) and np.all(_val(ans) != 0)
+
+
+def _cumprod_vjp(g, ans, x, *a, **k):
+    kw = _kw(_CUM, a, k)
+    xf, ax = _flat(x, kw.get("axis"))
+    if _quotient_ok(ans, x):
+        gx = _revcumsum(g * ans, ax) / xf
+    else:       # exact with zeros: G_j = Σ_{i≥j} g_i ∏_{k≤i, k≠j} x_k
+        xs, gs = swapaxes(xf, ax, -1), swapaxes(g, ax, -1)
+        c, upper = _cum_pairs(xs)
+        gx = swapaxes(sum(where(upper, c, 0.0) * _row(gs), axis=-1), ax, -1)
+    return reshape(gx, x.shape)
+
+
+def _cumprod_jvp(t, ans, x, *a, **k):
+    kw = _kw(_CUM, a, k)
+    xf, ax = _flat(x, kw.get("axis"))
+    tf, _ = _flat(t, kw.get("axis"))
+    if _quotient_ok(ans, x):
+        return ans * cumsum(tf / xf, axis=ax)
+    xs, ts = swapaxes(xf, ax, -1), swapaxes(tf, ax, -1)
+    c, upper = _cum_pairs(xs)
+    return swapaxes(sum(where(upper, c, 0.0) * _col(ts), axis=-2), ax, -1)
+
+
+def _cum_pairs(x):
+    """C[j, i] = ∏_{k≤i, k≠j} x_k along the last axis, and the mask i ≥ j where it is used."""
+    n = x.shape[-1]
+    eye = np.eye(n, dtype=bool)
+    c = cumprod(where(eye, 1.0, reshape(x, x.shape[:-1] + (1, n))), axis=-1)
+    return c, np.triu(np.ones((n, n), dtype=bool))
+
+
+cumsum = _ops["cumsum"] = Primitive("cumsum", _forward("cumsum", np.cumsum, _CUM))
+defvjp(cumsum, lambda g, ans, x, *a, **k: reshape(
+    _revcumsum(g, _flat(x, _kw(_CUM, a, k).get("axis"))[1]), x.shape), formulas={0: "reversed cumsum"})
+defjvp(cumsum, lambda t, ans, x, *a, **k: cumsum(t, axis=_kw(_CUM, a, k).get("axis")))
+
+cumprod = _ops["cumprod"] = Primitive("cumprod", _forward("cumprod", np.cumprod, _CUM))
+defvjp(cumprod, _cumprod_vjp, formulas={0: "Σ_{i≥j} g_i ∏_{k≤i,k≠j} x_k"})
+defjvp(cumprod, _cumprod_jvp)
+
+
+# ------------------------------------------------------------------ trace
+_TRACE = ("offset", "axis1", "axis2", "dtype", "out")
+
+
+def _trace_vjp(g, ans, x, *a, **k):
+    """g placed on the chosen diagonal of every (axis1, axis2) plane."""
+    kw = _kw(_TRACE, a, k)
+    a1, a2 = kw.get("axis1", 0) % x.ndim, kw.get("axis2", 1) % x.ndim
+    eye = np.eye(x.shape[a1], x.shape[a2], k=kw.get("offset", 0), dtype=_val(x).dtype)
+    eshape, gshape = [1] * x.ndim, list(x.shape)
+    eshape[a1], eshape[a2] = x.shape[a1], x.shape[a2]
+    gshape[a1] = gshape[a2] = 1
+    return reshape(g, tuple(gshape)) * (eye if a1 < a2 else eye.T).reshape(eshape)
+
+
+trace = _ops["trace"] = Primitive("trace", _forward("trace", np.trace, _TRACE))
+defvjp(trace, _trace_vjp, formulas={0: "I on the diagonal"})
+defjvp(trace, lambda t, ans, x, *a, **k: trace(t, **{n: v for n, v in _kw(_TRACE, a, k).items()
+                                                     if n != "dtype"}))
+
+
+# -------------------------------------- SVD factors (for the spectral norms)
+# A = U diag(s) Vᵀ (thin).  With P = Uᵀ dA V and F_ij = 1/(s_j² − s_i²) (0 if i = j):
+#   ds = diag(P);  dU = U (F∘(P S + S Pᵀ)) + (I − UUᵀ) dA V S⁻¹;  dV likewise with Aᵀ.
+# The reverse rules are their adjoints.  F and S⁻¹ are 0 where s repeats or vanishes, so the
+# first order stays finite there; higher orders are exact where s is distinct and nonzero.
+def _mT(a):
+    return swapaxes(a, -1, -2)
+
+
+def _safe_inv(v):
+    zero = _val(v) == 0
+    return where(zero, 0.0, 1.0 / where(zero, 1.0, v))
+
+
+def _svd_parts(x):
+    u, s, v = _svd_u(x), _svd_s(x), _svd_v(x)
+    s2 = s * s
+    f = _safe_inv(reshape(s2, s2.shape[:-1] + (1, -1)) - reshape(s2, s2.shape + (1,)))
+    return u, s, v, f, _safe_inv(s)
+
+
+def _svd_u_jvp(t, ans, x):
+    u, s, v, f, inv = _svd_parts(x)
+    tv = matmul(t, v)
+    p = matmul(_mT(u), tv)
+    du = matmul(u, f * (p * _row(s) + _col(s) * _mT(p)))
+    if x.shape[-2] > s.shape[-1]:
+        w = tv * _row(inv)
+        du = du + w - matmul(u, matmul(_mT(u), w))
+    return du
+
+
+def _svd_v_jvp(t, ans, x):
+    u, s, v, f, inv = _svd_parts(x)
+    tu = matmul(_mT(t), u)
+    p = matmul(_mT(tu), v)                         # Uᵀ T V
+    dv = matmul(v, f * (_col(s) * p + _mT(p) * _row(s)))
+    if x.shape[-1] > s.shape[-1]:
+        w = tu * _row(inv)
+        dv = dv + w - matmul(v, matmul(_mT(v), w))
+    return dv
+
+
+def _svd_u_vjp(g, ans, x):
+    u, s, v, f, inv = _svd_parts(x)
+    ug = matmul(_mT(u), g)
+    gx = matmul(u, matmul(f * (ug - _mT(ug)) * _row(s), _mT(v)))
+    if x.shape[-2] > s.shape[-1]:
+        w = g * _row(inv)
+        gx = gx + matmul(w - matmul(u, matmul(_mT(u), w)), _mT(v))
+    return gx
+
+
+def _svd_v_vjp(g, ans, x):
+    u, s, v, f, inv = _svd_parts(x)
+    vg = matmul(_mT(v), g)
+    gx = matmul(u, matmul(_col(s) * (f * (vg - _mT(vg))), _mT(v)))
+    if x.shape[-1] > s.shape[-1]:
+        w = g * _row(inv)
+        gx = gx + matmul(u, _mT(w - matmul(v, matmul(_mT(v), w))))
+    return gx
+
+
+_svd_u = Primitive("svd_u", lambda x: np.linalg.svd(x, full_matrices=False)[0])
+_svd_s = Primitive("svd_s", lambda x: np.linalg.svd(x, compute_uv=False))
+_svd_v = Primitive("svd_v", lambda x: np.swapaxes(np.linalg.svd(x, full_matrices=False)[2], -1, -2))
+defvjp(_svd_u, _svd_u_vjp, formulas={0: "U(F∘(UᵀḠ−ḠᵀU))SVᵀ + (I−UUᵀ)ḠS⁻¹Vᵀ"})
+defjvp(_svd_u, _svd_u_jvp)
+defvjp(_svd_v, _svd_v_vjp, formulas={0: "US(F∘(VᵀḠ−ḠᵀV))Vᵀ + US⁻¹Ḡᵀ(I−VVᵀ)"})
+defjvp(_svd_v, _svd_v_jvp)
+defvjp(_svd_s, lambda g, ans, x: matmul(_svd_u(x) * _row(g), _mT(_svd_v(x))),
+       formulas={0: "U diag(ḡ) Vᵀ"})
+defjvp(_svd_s, lambda t, ans, x: sum(_svd_u(x) * matmul(t, _svd_v(x)), axis=-2))
+
+
+# ------------------------------------------------------------------- norm
+_NORM = ("ord", "axis", "keepdims")
+
+
+def _norm_axes(ndim, ord, axis):
+    """('vec' | 'mat', reduced axes), following np.linalg.norm's rules."""
+    if axis is None:
+        if ord is None:
+            return "fro", tuple(range(ndim))          # any ndim: the 2-norm of the flattened x
+        return ("vec", (0,)) if ndim == 1 else ("mat", (0, 1))
+    axes = _axes(axis, ndim)
+    return ("vec" if len(axes) == 1 else "mat"), axes
+
+
+def _dnorm(a, x, ord, kind, axes):
+    """d‖x‖/dx with ``a`` the norm in keepdims form; 0 wherever the norm is 0."""
+    zero = _val(a) == 0
+    if kind == "fro" or ord in (None, "fro") or kind == "vec" and ord == 2:
+        return where(zero, 0.0, x / where(zero, 1.0, a))
+    if kind == "vec":
+        if ord == 1:
+            return sign(x)
+        if ord in (np.inf, -np.inf):
+            return sign(x) * _ties(a, np.abs(_val(x)), axes)
+        if ord == 0:
+            return 0.0 * x
+        xz = (_val(x) == 0) | zero
+        base = where(xz, 1.0, _abs(x) / where(zero, 1.0, a))
+        return where(xz, 0.0, sign(x) * power(base, ord - 1.0))
+    r, c = axes
+    xv = np.abs(_val(x))
+    if ord in (1, -1):                    # max/min over columns of the column sums
+        return sign(x) * _ties(a, np.sum(xv, axis=r, keepdims=True), (c,))
+    if ord in (np.inf, -np.inf):          # max/min over rows of the row sums
+        return sign(x) * _ties(a, np.sum(xv, axis=c, keepdims=True), (r,))
+    if ord in (2, -2, "nuc"):
+        return _dspectral(x, ord, r, c)
+    raise ChainruleError("norm", message=f"invalid norm order {ord!r} for matrices",
+                         expected="None, 'fro', 'nuc', 1, -1, 2, -2, inf, -inf", actual=repr(ord),
+                         fix="pick one of those, or pass a single axis for a vector norm")
+
+
+def _dspectral(x, ord, r, c):
+    """U diag(w) Vᵀ: w = 1 on nonzero s (nuc), 1/k on the k largest / smallest s (±2)."""
+    nd = x.ndim
+    perm = [i for i in range(nd) if i not in (r, c)] + [r, c]
+    moved = perm != list(range(nd))
+    xm = transpose(x, tuple(perm)) if moved else x
+    s = np.linalg.svd(_val(xm), compute_uv=False)
+    top = s[..., :1] if s.shape[-1] else s
+    tol = top * builtins.max(xm.shape[-2:]) * np.finfo(s.dtype).eps
+    if ord == "nuc":
+        w = (s > tol) * 1.0
+    else:
+        end = top if ord == 2 else s[..., -1:]
+        w = (np.abs(s - end) <= tol) & (end > tol)
+        with np.errstate(invalid="ignore"):
+            w = np.nan_to_num(w / np.sum(w, axis=-1, keepdims=True))
+    d = matmul(_svd_u(xm) * _row(w.astype(s.dtype)), _mT(_svd_v(xm)))
+    return transpose(d, tuple(np.argsort(perm))) if moved else d
+
+
+def _norm_rule(v, ans, x, *a, reverse, **k):
+    kw = _kw(_NORM, a, k)
+    ord, keepdims = kw.get("ord"), kw.get("keepdims", False)
+    kind, axes = _norm_axes(x.ndim, ord, kw.get("axis"))
+    d = _dnorm(_keep(ans, x.shape, axes, keepdims), x, ord, kind, axes)
+    if reverse:
+        return _expand(v, x.shape, axes, keepdims) * d
+    return sum(v * d, axis=axes, keepdims=keepdims)
+
+
+def _norm_kink(ans, x, *a, **k):
+    """The whole slice where its norm is 0; for ord=1 also each zero entry."""
+    kw = _kw(_NORM, a, k)
+    xv = _val(x)
+    kind, axes = _norm_axes(xv.ndim, kw.get("ord"), kw.get("axis"))
+    at0 = np.broadcast_to(_keep(_val(ans) == 0, xv.shape, axes, kw.get("keepdims", False)), xv.shape)
+    return at0 | (xv == 0) if kind == "vec" and kw.get("ord") == 1 else at0
+
+
+norm = _ops["norm"] = Primitive("norm", _forward("norm", np.linalg.norm, _NORM))
+defvjp(norm, lambda g, ans, x, *a, **k: _norm_rule(g, ans, x, *a, reverse=True, **k),
+       formulas={0: "x/‖x‖ (2, fro); sign(x)|x/‖x‖|^(p−1); U diag(w) Vᵀ (nuc, ±2)"})
+defjvp(norm, lambda t, ans, x, *a, **k: _norm_rule(t, ans, x, *a, reverse=False, **k))
+norm.kink = (_norm_kink, "the unit ball of the dual norm", "0")
+
+# ------------------------------------------------------------ no gradient
+for _name in ("argmax", "argmin", "all", "any", "count_nonzero"):
+    _ops[_name] = Primitive(_name, getattr(np, _name), differentiable=False)
+
+for _name, _op in _ops.items():
+    if _op.formula is None:
+        _op.formula = {0: "none (integer/boolean result)"}
 
 globals().update(_ops)
 __all__ = sorted(_ops)

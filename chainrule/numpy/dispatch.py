@@ -48,6 +48,7 @@ def array_ufunc(ufunc, method, inputs, kwargs):
         if op is not None:
             return op(*inputs, **kwargs)
     elif method == "reduce" and ufunc.__name__ in _REDUCE:
+        kwargs.setdefault("axis", 0)            # ufunc.reduce's default, unlike np.sum's
         return getattr(_namespace(), _REDUCE[ufunc.__name__])(*inputs, **kwargs)
     raise ChainruleTypeError(
         f"np.{ufunc.__name__}{'' if method == '__call__' else '.' + method}",

@@ -339,79 +339,8 @@ defjvp(trace, lambda t, ans, x, *a, **k: trace(t, **{n: v for n, v in _kw(_TRACE
                                                      if n != "dtype"}))
 
 
-# -------------------------------------- SVD factors (for the spectral norms)
-# A = U diag(s) Vᵀ (thin).  With P = Uᵀ dA V and F_ij = 1/(s_j² − s_i²) (0 if i = j):
-#   ds = diag(P);  dU = U (F∘(P S + S Pᵀ)) + (I − UUᵀ) dA V S⁻¹;  dV likewise with Aᵀ.
-# The reverse rules are their adjoints.  F and S⁻¹ are 0 where s repeats or vanishes, so the
-# first order stays finite there; higher orders are exact where s is distinct and nonzero.
 def _mT(a):
     return swapaxes(a, -1, -2)
-
-
-def _safe_inv(v):
-    zero = _val(v) == 0
-    return where(zero, 0.0, 1.0 / where(zero, 1.0, v))
-
-
-def _svd_parts(x):
-    u, s, v = _svd_u(x), _svd_s(x), _svd_v(x)
-    s2 = s * s
-    f = _safe_inv(reshape(s2, s2.shape[:-1] + (1, -1)) - reshape(s2, s2.shape + (1,)))
-    return u, s, v, f, _safe_inv(s)
-
-
-def _svd_u_jvp(t, ans, x):
-    u, s, v, f, inv = _svd_parts(x)
-    tv = matmul(t, v)
-    p = matmul(_mT(u), tv)
-    du = matmul(u, f * (p * _row(s) + _col(s) * _mT(p)))
-    if x.shape[-2] > s.shape[-1]:
-        w = tv * _row(inv)
-        du = du + w - matmul(u, matmul(_mT(u), w))
-    return du
-
-
-def _svd_v_jvp(t, ans, x):
-    u, s, v, f, inv = _svd_parts(x)
-    tu = matmul(_mT(t), u)
-    p = matmul(_mT(tu), v)                         # Uᵀ T V
-    dv = matmul(v, f * (_col(s) * p + _mT(p) * _row(s)))
-    if x.shape[-1] > s.shape[-1]:
-        w = tu * _row(inv)
-        dv = dv + w - matmul(v, matmul(_mT(v), w))
-    return dv
-
-
-def _svd_u_vjp(g, ans, x):
-    u, s, v, f, inv = _svd_parts(x)
-    ug = matmul(_mT(u), g)
-    gx = matmul(u, matmul(f * (ug - _mT(ug)) * _row(s), _mT(v)))
-    if x.shape[-2] > s.shape[-1]:
-        w = g * _row(inv)
-        gx = gx + matmul(w - matmul(u, matmul(_mT(u), w)), _mT(v))
-    return gx
-
-
-def _svd_v_vjp(g, ans, x):
-    u, s, v, f, inv = _svd_parts(x)
-    vg = matmul(_mT(v), g)
-    gx = matmul(u, matmul(_col(s) * (f * (vg - _mT(vg))), _mT(v)))
-    if x.shape[-1] > s.shape[-1]:
-        w = g * _row(inv)
-        gx = gx + matmul(u, _mT(w - matmul(v, matmul(_mT(v), w))))
-    return gx
-
-
-_svd_u = Primitive("svd_u", lambda x: np.linalg.svd(x, full_matrices=False)[0])
-_svd_s = Primitive("svd_s", lambda x: np.linalg.svd(x, compute_uv=False))
-_svd_v = Primitive("svd_v", lambda x: np.swapaxes(np.linalg.svd(x, full_matrices=False)[2], -1, -2))
-defvjp(_svd_u, _svd_u_vjp, formulas={0: "U(F∘(UᵀḠ−ḠᵀU))SVᵀ + (I−UUᵀ)ḠS⁻¹Vᵀ"})
-defjvp(_svd_u, _svd_u_jvp)
-defvjp(_svd_v, _svd_v_vjp, formulas={0: "US(F∘(VᵀḠ−ḠᵀV))Vᵀ + US⁻¹Ḡᵀ(I−VVᵀ)"})
-defjvp(_svd_v, _svd_v_jvp)
-defvjp(_svd_s, lambda g, ans, x: matmul(_svd_u(x) * _row(g), _mT(_svd_v(x))),
-       formulas={0: "U diag(ḡ) Vᵀ"})
-defjvp(_svd_s, lambda t, ans, x: sum(_svd_u(x) * matmul(t, _svd_v(x)), axis=-2))
 
 
 # ------------------------------------------------------------------- norm
@@ -472,7 +401,8 @@ def _dspectral(x, ord, r, c):
         w = (np.abs(s - end) <= tol) & (end > tol)
         with np.errstate(invalid="ignore"):
             w = np.nan_to_num(w / np.sum(w, axis=-1, keepdims=True))
-    d = matmul(_svd_u(xm) * _row(w.astype(s.dtype)), _mT(_svd_v(xm)))
+    from .decompositions import _svd_u, _svd_vh   # linalg imports this module: import late
+    d = matmul(_svd_u(xm) * _row(w.astype(s.dtype)), _svd_vh(xm))
     return transpose(d, tuple(np.argsort(perm))) if moved else d
 
 

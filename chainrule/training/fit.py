@@ -92,8 +92,8 @@ def _evaluate(model, X, y, loss_fn, task, metric_fns):
     if hasattr(model, "eval"):
         model.eval()
     try:
-        out = _outputs(model, X)
-        with no_grad():
+        with no_grad(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            out = _outputs(model, X)
             value = float(np.asarray(loss_fn(Tensor(out), _target(y, out, task, loss_fn)).data))
     finally:
         if was_training and hasattr(model, "train"):
@@ -211,14 +211,16 @@ def fit(model, data, loss=None, optimizer="adam", lr=None, epochs=10, batch_size
             total, outs, labels = 0.0, [], []
             for b, (xb, yb) in enumerate(loader.epoch_batches(epoch)):
                 opt.zero_grad()
-                out = model(Tensor(xb))
-                value = loss_fn(out, _target(yb, out, task, loss_fn))
-                lv = float(np.asarray(value.data))
-                ref = abs(lv) if ref is None else ref
-                if not math.isfinite(lv) or abs(lv) > EXPLODED * max(ref, 1.0):
-                    _diverged(epoch, b + 1, lv, opt)
-                value.backward()
-                opt.step()
+                # overflow shows up as a non-finite loss, reported below in one clear line
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    out = model(Tensor(xb))
+                    value = loss_fn(out, _target(yb, out, task, loss_fn))
+                    lv = float(np.asarray(value.data))
+                    ref = abs(lv) if ref is None else ref
+                    if not math.isfinite(lv) or abs(lv) > EXPLODED * max(ref, 1.0):
+                        _diverged(epoch, b + 1, lv, opt)
+                    value.backward()
+                    opt.step()
                 total += lv * len(xb)
                 outs.append(np.asarray(out.data))
                 labels.append(yb)

@@ -26,7 +26,7 @@ from .nn import Linear, Module
 
 TASKS = ("regression", "binary", "multiclass")
 _LOSSES = {"regression": MSELoss, "binary": BCEWithLogitsLoss, "multiclass": CrossEntropyLoss}
-METRICS = {"regression": "mse", "binary": "accuracy", "multiclass": "accuracy"}
+METRICS = {"regression": "r2", "binary": "accuracy", "multiclass": "accuracy"}
 
 
 def default_loss(task):

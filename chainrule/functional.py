@@ -12,7 +12,6 @@ import numpy as np
 
 from . import numpy as cnp
 from .core.errors import ChainruleError, describe
-from .core.primitive import Primitive
 from .core.tensor import Tensor
 from .ops import nn as _nn
 from .ops import reductions as _reductions
@@ -20,10 +19,7 @@ from .ops import reductions as _reductions
 relu, leaky_relu, sigmoid, softplus = _nn.relu, _nn.leaky_relu, _nn.sigmoid, _nn.softplus
 softmax, log_softmax = _nn.softmax, _nn.log_softmax
 tanh = cnp.tanh
-# the reductions table may grow its own logsumexp; until then use the one in ops/nn
-logsumexp = getattr(_reductions, "logsumexp", None)
-if not isinstance(logsumexp, Primitive):
-    logsumexp = _nn.logsumexp
+logsumexp = _reductions.logsumexp
 
 EPS = 1e-12   # binary_cross_entropy clamps p to [EPS, 1 − EPS] inside the logs
 

@@ -14,7 +14,6 @@ from ..core.primitive import Primitive, defjvp, defvjp
 from ..core.tensor import Tensor
 from .elementwise import exp, where
 from .reductions import sum
-from .shape import reshape
 
 _ops = {}
 
@@ -70,14 +69,6 @@ def _softmax(x, axis=-1):
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
-def _logsumexp(x, axis=None, keepdims=False):
-    x = _float(x)
-    m = _finite_max(x, axis)
-    with np.errstate(divide="ignore"):
-        r = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
-    return r if keepdims else np.squeeze(r, axis=axis)
-
-
 # -------------------------------------------------------------- local slopes
 def _step(x):
     """relu'(x): 1 for x > 0, else 0 (0 at the kink: the minimum-norm subgradient)."""
@@ -89,16 +80,6 @@ def _leaky_slope(x, s):
     sv = np.asarray(_value(s), dtype=np.float64)
     at_kink = np.clip(0.0, np.minimum(sv, 1.0), np.maximum(sv, 1.0))
     return where(x > 0, 1.0, where(x < 0, s, at_kink))
-
-
-def _keep(g, x, axis, keepdims):
-    """A reduced gradient/output reshaped so it broadcasts against ``x`` again."""
-    if keepdims:
-        return g
-    shape = list(np.shape(x))
-    for a in range(len(shape)) if axis is None else np.atleast_1d(axis):
-        shape[a] = 1
-    return reshape(g, tuple(shape))
 
 
 # ------------------------------------------------------------------- table
@@ -137,13 +118,6 @@ log_softmax = _ops["log_softmax"] = Primitive(
 defvjp(log_softmax, lambda g, ans, x, axis=-1: g - exp(ans) * sum(g, axis=axis, keepdims=True),
        formulas={0: "I − 1 softmax(x)ᵀ"})
 defjvp(log_softmax, lambda t, ans, x, axis=-1: t - sum(exp(ans) * t, axis=axis, keepdims=True))
-
-logsumexp = _ops["logsumexp"] = Primitive(
-    "logsumexp", _logsumexp, doc="log Σ e^x over axis, shifted by the max (used if cnp lacks one).")
-defvjp(logsumexp, lambda g, ans, x, axis=None, keepdims=False:
-       _keep(g, x, axis, keepdims) * exp(x - _keep(ans, x, axis, keepdims)), formulas={0: "softmax(x)"})
-defjvp(logsumexp, lambda t, ans, x, axis=None, keepdims=False:
-       sum(t * exp(x - _keep(ans, x, axis, keepdims)), axis=axis, keepdims=keepdims))
 
 globals().update(_ops)
 __all__ = sorted(_ops)

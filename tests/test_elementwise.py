@@ -136,7 +136,8 @@ def test_clip_rules_inside_and_outside():
 
 def test_nan_to_num_passes_gradient_only_where_finite():
     x = cr.tensor([1.0, np.nan, np.inf, -2.0], requires_grad=True)
-    cnp.sum(cnp.nan_to_num(x) * 3.0).backward()
+    with np.errstate(over="ignore"):    # 3 × the largest float overflows; its gradient does not
+        cnp.sum(cnp.nan_to_num(x) * 3.0).backward()
     np.testing.assert_allclose(x.grad, [3.0, 0.0, 0.0, 3.0])
 
 

@@ -119,12 +119,13 @@ def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
 
 
 # ------------------------------------------------------------ class labels
-def _nll(log_probs, target, op):
-    """Per-sample −log p[label] (integer labels) or −Σ t·log p (one-hot/probability targets).
+def _target_kind(scores, target, op):
+    """Classify a classification target: ("labels", index tuple) or ("dense", floats).
 
-    Classes lie along the last axis: log_probs (..., C) with labels of shape (...).
+    Classes lie along the last axis: scores (..., C) with labels of shape (...), or
+    one-hot/probability targets shaped like the scores.
     """
-    shape = np.shape(_data(log_probs))
+    shape = np.shape(_data(scores))
     if len(shape) == 0:
         raise ChainruleError(op, message="needs a class axis",
                              expected="scores of shape (C,) or (N, C)", actual="a scalar",
@@ -144,17 +145,24 @@ def _nll(log_probs, target, op):
                                  expected=f"labels in 0 .. {n_cls - 1} ({n_cls} classes)",
                                  actual=f"label {bad}",
                                  fix="check the labels, or give the model one output per class")
-        index = tuple(np.indices(lead, sparse=True)) + (y,) if lead else (int(y),)
-        return -cnp.getitem(log_probs, index)
+        return "labels", (tuple(np.indices(lead, sparse=True)) + (y,) if lead else (int(y),))
     if y.dtype.kind in "fb" and y.shape == shape:
-        t = target if y.dtype.kind == "f" else y.astype(np.result_type(_data(log_probs), 1.0))
-        # t = 0 must contribute 0 even where log p = -inf (masked logits): double where
-        safe = cnp.where(y != 0, log_probs, 0.0)
-        return -cnp.sum(t * safe, axis=-1)
+        t = target if y.dtype.kind == "f" else y.astype(np.result_type(_data(scores), 1.0))
+        return "dense", t
     fix = ("convert the labels: target.astype(int)" if y.dtype.kind == "f" and y.shape == lead
            else f"pass labels of shape {lead} (integers) or targets of shape {shape}")
     raise ChainruleError(op, message="target does not match the scores", expected=want,
                          actual=f"target of {describe(y)} for scores of shape {shape}", fix=fix)
+
+
+def _nll(log_probs, target, op):
+    """Per-sample −log p[label] (integer labels) or −Σ t·log p (one-hot/probability targets)."""
+    kind, t = _target_kind(log_probs, target, op)
+    if kind == "labels":
+        return -cnp.getitem(log_probs, t)
+    # t = 0 must contribute 0 even where log p = -inf (masked logits): double where
+    safe = cnp.where(_data(t) != 0, log_probs, 0.0)
+    return -cnp.sum(t * safe, axis=-1)
 
 
 def cross_entropy(logits, target, reduction="mean"):
@@ -165,8 +173,13 @@ def cross_entropy(logits, target, reduction="mean"):
     Targets: integer labels of shape logits.shape[:-1], or one-hot/probabilities shaped like
     the logits.
     """
-    return _reduce(_nll(log_softmax(logits, axis=-1), target, "cross_entropy"), reduction,
-                   "cross_entropy")
+    kind, t = _target_kind(logits, target, "cross_entropy")
+    if kind == "labels":        # as one-hot rows: the fused rule is then softmax(z) − e_label
+        z = _data(logits)
+        onehot = np.zeros(z.shape, dtype=np.result_type(z.dtype, np.float32))
+        onehot[t] = 1.0
+        t = onehot
+    return _reduce(_nn.softmax_cross_entropy(logits, t), reduction, "cross_entropy")
 
 
 def nll_loss(log_probs, target, reduction="mean"):

@@ -196,7 +196,9 @@ def _push_tangents(out, op, args, kwargs):
     for k in sorted(levels):
         sargs = [strip_levels(a, k) for a in args]
         if any(isinstance(a, Tensor) and (a.requires_grad or _has_open_level(a)) for a in sargs):
-            ans = op(*sargs, **kwargs)       # the output as seen below level k
+            # the output as seen below level k: the same value and tape link, with the
+            # tangents of the outer levels computed so far (no recomputation of the op)
+            ans = alias(out, {j: tangents[j] for j in tangents if j < k} or None)
         else:
             ans = out.data
             sargs = [a.data if isinstance(a, Tensor) else a for a in sargs]

@@ -106,14 +106,14 @@ BINARY = {
                                 lambda ans, x, y: _dpow_exponent(ans, x),       ("y·x^(y-1)", "x^y·ln x")),
     "mod":       (np.mod,       lambda ans, x, y: 1.0,
                                 lambda ans, x, y: -floor(x / y),                ("1", "-floor(x/y)")),
-    "maximum":   (np.maximum,   lambda ans, x, y: _tie(x > y, x == y),
-                                lambda ans, x, y: _tie(y > x, x == y),          ("[x>y] (+½ at ties)",) * 2),
-    "minimum":   (np.minimum,   lambda ans, x, y: _tie(x < y, x == y),
-                                lambda ans, x, y: _tie(y < x, x == y),          ("[x<y] (+½ at ties)",) * 2),
-    "fmax":      (np.fmax,      lambda ans, x, y: _tie((x > y) | isnan(y), x == y),
-                                lambda ans, x, y: _tie((y > x) | isnan(x), x == y), ("[x>y]",) * 2),
-    "fmin":      (np.fmin,      lambda ans, x, y: _tie((x < y) | isnan(y), x == y),
-                                lambda ans, x, y: _tie((y < x) | isnan(x), x == y), ("[x<y]",) * 2),
+    "maximum":   (np.maximum,   lambda ans, x, y: _tie(x > y, x == y, ans),
+                                lambda ans, x, y: _tie(y > x, x == y, ans),     ("[x>y] (+½ at ties)",) * 2),
+    "minimum":   (np.minimum,   lambda ans, x, y: _tie(x < y, x == y, ans),
+                                lambda ans, x, y: _tie(y < x, x == y, ans),     ("[x<y] (+½ at ties)",) * 2),
+    "fmax":      (np.fmax,      lambda ans, x, y: _tie((x > y) | isnan(y), x == y, ans),
+                                lambda ans, x, y: _tie((y > x) | isnan(x), x == y, ans), ("[x>y]",) * 2),
+    "fmin":      (np.fmin,      lambda ans, x, y: _tie((x < y) | isnan(y), x == y, ans),
+                                lambda ans, x, y: _tie((y < x) | isnan(x), x == y, ans), ("[x<y]",) * 2),
     "logaddexp": (np.logaddexp, lambda ans, x, y: exp(x - ans),
                                 lambda ans, x, y: exp(y - ans),                 ("eˣ/(eˣ+eʸ)", "eʸ/(eˣ+eʸ)")),
     "logaddexp2": (np.logaddexp2, lambda ans, x, y: exp2(x - ans),
@@ -126,9 +126,13 @@ BINARY = {
 }
 
 
-def _tie(wins, ties):
-    """1 where this side wins, ½ at a tie: the minimum-norm subgradient of max/min."""
-    return where(wins, 1.0, where(ties, 0.5, 0.0))
+def _tie(wins, ties, like):
+    """1 where this side wins, ½ at a tie: the minimum-norm subgradient of max/min.
+
+    Made in the output's dtype so float32 gradients never detour through float64.
+    """
+    one, half, zero = (np.asarray(v, dtype=like.dtype) for v in (1.0, 0.5, 0.0))
+    return where(wins, one, where(ties, half, zero))
 
 
 def _dpow_base(x, y):
@@ -182,23 +186,24 @@ def _clip(x, lo, hi):
 
 
 def _dclip_x(x, lo, hi):
-    # strictly inside the interval: 1; at or beyond a bound: 0 (minimum-norm at the bound)
+    # strictly inside the interval: 1; at or beyond a bound: 0 (minimum-norm at the bound).
+    # A boolean mask: multiplying by it keeps the gradient's dtype.
     inside = True if lo is None else (x > lo)
     if hi is not None:
         inside = inside & (x < hi)
-    return where(inside, 1.0, 0.0)
+    return inside
 
 
 clip = _ops["clip"] = Primitive("clip", _clip)
 defvjp(clip,
        lambda g, ans, x, lo, hi: g * _dclip_x(x, lo, hi),
-       lambda g, ans, x, lo, hi: g * where(x < lo, 1.0, 0.0),
-       lambda g, ans, x, lo, hi: g * where(x > hi, 1.0, 0.0),
+       lambda g, ans, x, lo, hi: g * (x < lo),
+       lambda g, ans, x, lo, hi: g * (x > hi),
        formulas={0: "[lo<x<hi]", 1: "[x<lo]", 2: "[x>hi]"})
 defjvp(clip,
        lambda t, ans, x, lo, hi: t * _dclip_x(x, lo, hi),
-       lambda t, ans, x, lo, hi: t * where(x < lo, 1.0, 0.0),
-       lambda t, ans, x, lo, hi: t * where(x > hi, 1.0, 0.0))
+       lambda t, ans, x, lo, hi: t * (x < lo),
+       lambda t, ans, x, lo, hi: t * (x > hi))
 
 # --------------------------------------------------------------- no gradient
 for _name in ("greater", "greater_equal", "less", "less_equal", "equal", "not_equal",

@@ -14,6 +14,7 @@ from ..core.primitive import Primitive, defjvp, defvjp
 from ..core.tensor import Tensor
 from .elementwise import exp, where
 from .reductions import sum
+from .shape import reshape
 
 _ops = {}
 
@@ -71,8 +72,11 @@ def _softmax(x, axis=-1):
 
 # -------------------------------------------------------------- local slopes
 def _step(x):
-    """relu'(x): 1 for x > 0, else 0 (0 at the kink: the minimum-norm subgradient)."""
-    return where(x > 0, 1.0, 0.0)
+    """relu'(x): 1 for x > 0, else 0 (0 at the kink: the minimum-norm subgradient).
+
+    A boolean mask, so ``g * _step(x)`` keeps g's dtype (no float64 detour for float32 nets).
+    """
+    return x > 0
 
 
 def _leaky_slope(x, s):
@@ -118,6 +122,35 @@ log_softmax = _ops["log_softmax"] = Primitive(
 defvjp(log_softmax, lambda g, ans, x, axis=-1: g - exp(ans) * sum(g, axis=axis, keepdims=True),
        formulas={0: "I − 1 softmax(x)ᵀ"})
 defjvp(log_softmax, lambda t, ans, x, axis=-1: t - sum(exp(ans) * t, axis=axis, keepdims=True))
+
+
+
+def _softmax_xent(z, t):
+    """Per-row Σt·logsumexp(z) − Σ t·z, never forming e^z of a large z; t = 0 ignores z = −inf."""
+    z = _float(z)
+    m = _finite_max(z, -1)
+    with np.errstate(divide="ignore"):
+        lse = np.log(np.sum(np.exp(z - m), axis=-1, keepdims=True)) + m
+    tz = np.where(t != 0, t * np.where(np.isfinite(z), z, 0.0), 0.0)
+    return (np.sum(t, axis=-1) * lse[..., 0] - np.sum(tz, axis=-1)).astype(z.dtype, copy=False)
+
+
+def _rows(g, like):
+    """A per-row gradient as a column, to scale whole rows of ``like``."""
+    return reshape(g, np.shape(g) + (1,)) if np.ndim(like) else g
+
+
+# Softmax followed by cross-entropy, as one op (seed 004): the gradient with respect to the
+# scores is softmax(z)·Σt − t, i.e. −(e_l − ŷ) for a one-hot target.
+softmax_cross_entropy = _ops["softmax_cross_entropy"] = Primitive(
+    "softmax_cross_entropy", _softmax_xent, doc="−Σ t·log_softmax(z) per row, fused and stable.")
+defvjp(softmax_cross_entropy,
+       lambda g, ans, z, t: _rows(g, z) * (softmax(z) * sum(t, axis=-1, keepdims=True) - t),
+       lambda g, ans, z, t: _rows(g, z) * -log_softmax(z),
+       formulas={0: "softmax(z)·Σt − t", 1: "−log_softmax(z)"})
+defjvp(softmax_cross_entropy,
+       lambda dz, ans, z, t: sum(dz * (softmax(z) * sum(t, axis=-1, keepdims=True) - t), axis=-1),
+       lambda dt, ans, z, t: sum(dt * -log_softmax(z), axis=-1))
 
 globals().update(_ops)
 __all__ = sorted(_ops)

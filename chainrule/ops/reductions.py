@@ -13,6 +13,8 @@ maxima get 1/k each, prod with a zero multiplies the other entries (never
 """
 import builtins
 
+import math
+
 import numpy as np
 
 from ..core.errors import ChainruleError
@@ -64,7 +66,7 @@ def _expand(g, shape, axes, keepdims):
 
 
 def _count(shape, axis):
-    return int(np.prod([shape[a] for a in _axes(axis, len(shape))]))
+    return math.prod(shape[a] for a in _axes(axis, len(shape)))
 
 
 def _ties(a, x, axes):
@@ -209,10 +211,15 @@ REDUCTIONS = {
 
 def _reduction(name, np_fn, params, d, formula):
     op = Primitive(name, _forward(name, np_fn, params))
+    fast = name in ("sum", "mean")
 
     def vjp(g, ans, x, *a, **k):
         kw = _kw(params, a, k)
         axes, keepdims = _axes(kw.get("axis"), x.ndim), kw.get("keepdims", False)
+        if fast and type(g) is np.ndarray and len(axes) == x.ndim:
+            # a loss's sum/mean: one filled array, no reshape-broadcast-scale chain
+            scale = 1.0 if name == "sum" else 1.0 / (x.size or 1)
+            return np.full(x.shape, g.reshape(()) * scale, dtype=np.result_type(g, x))
         ge = _expand(g, x.shape, axes, keepdims)
         return ge if d is None else ge * d(_keep(ans, x.shape, axes, keepdims), x, axes, kw)
 

@@ -70,7 +70,8 @@ def _seed(out, gradient, op="backward"):
                 actual=f"output of {describe(out.data)}",
                 fix="reduce it first, e.g. y.sum().backward(), or pass gradient=<array of the "
                     "output's shape> (the vector in the vector-Jacobian product)")
-        return np.ones_like(out.data)
+        d = out.data
+        return np.array(1, dtype=d.dtype) if d.ndim == 0 else np.ones(d.shape, dtype=d.dtype)
     g = gradient.data if isinstance(gradient, Tensor) and not gradient.requires_grad else gradient
     if np.shape(g) != out.data.shape:
         raise ChainruleError(op, message="gradient has the wrong shape",

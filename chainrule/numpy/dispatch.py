@@ -20,20 +20,17 @@ def _namespace():
 
 
 def _build():
+    """Map NumPy's functions to chainrule's of the same name (only names chainrule defines)."""
     cnp = _namespace()
-    for name in dir(np):
-        obj = getattr(np, name)
-        mine = cnp.__dict__.get(name)
-        if mine is None:
-            continue
-        if isinstance(obj, np.ufunc):
-            UFUNCS[obj] = mine
-        elif callable(obj):
-            HANDLED_FUNCTIONS[obj] = mine
-    for name in dir(np.linalg):
-        mine = cnp.linalg.__dict__.get(name)
-        if mine is not None and callable(getattr(np.linalg, name)):
-            HANDLED_FUNCTIONS[getattr(np.linalg, name)] = mine
+    for space, mine in ((np, cnp), (np.linalg, cnp.linalg)):
+        for name, fn in vars(mine).items():
+            if name.startswith("_") or not callable(fn):
+                continue
+            obj = getattr(space, name, None)
+            if isinstance(obj, np.ufunc):
+                UFUNCS[obj] = fn
+            elif callable(obj):
+                HANDLED_FUNCTIONS.setdefault(obj, fn)
 
 
 def array_ufunc(ufunc, method, inputs, kwargs):

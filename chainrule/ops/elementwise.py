@@ -35,7 +35,14 @@ def _safe(cond, x, fill=1.0):
 
 
 # ------------------------------------------------------------------- unary
-# name: (numpy function, d(ans, x), formula shown by explain, kink)
+class Quotient:
+    """A derivative of the form 1/h(ans, x): the rule divides by h (one array pass fewer)."""
+
+    def __init__(self, h):
+        self.h = h
+
+
+# name: (numpy function, d(ans, x) or Quotient(h), formula shown by explain)
 UNARY = {
     "negative":   (np.negative,   lambda ans, x: -1.0,                          "-1"),
     "positive":   (np.positive,   lambda ans, x: 1.0,                           "1"),
@@ -46,28 +53,28 @@ UNARY = {
     "trunc":      (np.trunc,      None,                                         "0"),
     "rint":       (np.rint,       None,                                         "0"),
     "reciprocal": (np.reciprocal, lambda ans, x: -ans * ans,                    "-1/x²"),
-    "sqrt":       (np.sqrt,       lambda ans, x: 0.5 / ans,                     "1/(2√x)"),
+    "sqrt":       (np.sqrt,       Quotient(lambda ans, x: 2.0 * ans),           "1/(2√x)"),
     "cbrt":       (np.cbrt,       lambda ans, x: 1.0 / (3.0 * ans * ans),       "1/(3∛x²)"),
     "square":     (np.square,     lambda ans, x: 2.0 * x,                       "2x"),
     "exp":        (np.exp,        lambda ans, x: ans,                           "exp(x)"),
     "exp2":       (np.exp2,       lambda ans, x: ans * LN2,                     "2^x·ln2"),
     "expm1":      (np.expm1,      lambda ans, x: ans + 1.0,                     "exp(x)"),
-    "log":        (np.log,        lambda ans, x: 1.0 / x,                       "1/x"),
-    "log2":       (np.log2,       lambda ans, x: 1.0 / (x * LN2),               "1/(x·ln2)"),
-    "log10":      (np.log10,      lambda ans, x: 1.0 / (x * LN10),              "1/(x·ln10)"),
-    "log1p":      (np.log1p,      lambda ans, x: 1.0 / (1.0 + x),               "1/(1+x)"),
+    "log":        (np.log,        Quotient(lambda ans, x: x),                   "1/x"),
+    "log2":       (np.log2,       Quotient(lambda ans, x: x * LN2),             "1/(x·ln2)"),
+    "log10":      (np.log10,      Quotient(lambda ans, x: x * LN10),            "1/(x·ln10)"),
+    "log1p":      (np.log1p,      Quotient(lambda ans, x: 1.0 + x),             "1/(1+x)"),
     "sin":        (np.sin,        lambda ans, x: cos(x),                        "cos(x)"),
     "cos":        (np.cos,        lambda ans, x: -sin(x),                       "-sin(x)"),
     "tan":        (np.tan,        lambda ans, x: 1.0 + ans * ans,               "1+tan²(x)"),
     "arcsin":     (np.arcsin,     lambda ans, x: 1.0 / sqrt(1.0 - x * x),       "1/√(1-x²)"),
     "arccos":     (np.arccos,     lambda ans, x: -1.0 / sqrt(1.0 - x * x),      "-1/√(1-x²)"),
-    "arctan":     (np.arctan,     lambda ans, x: 1.0 / (1.0 + x * x),           "1/(1+x²)"),
+    "arctan":     (np.arctan,     Quotient(lambda ans, x: 1.0 + x * x),         "1/(1+x²)"),
     "sinh":       (np.sinh,       lambda ans, x: cosh(x),                       "cosh(x)"),
     "cosh":       (np.cosh,       lambda ans, x: sinh(x),                       "sinh(x)"),
     "tanh":       (np.tanh,       lambda ans, x: 1.0 - ans * ans,               "1-tanh²(x)"),
     "arcsinh":    (np.arcsinh,    lambda ans, x: 1.0 / sqrt(x * x + 1.0),       "1/√(x²+1)"),
     "arccosh":    (np.arccosh,    lambda ans, x: 1.0 / sqrt(x * x - 1.0),       "1/√(x²-1)"),
-    "arctanh":    (np.arctanh,    lambda ans, x: 1.0 / (1.0 - x * x),           "1/(1-x²)"),
+    "arctanh":    (np.arctanh,    Quotient(lambda ans, x: 1.0 - x * x),         "1/(1-x²)"),
     "deg2rad":    (np.deg2rad,    lambda ans, x: PI / 180.0,                    "π/180"),
     "rad2deg":    (np.rad2deg,    lambda ans, x: 180.0 / PI,                    "180/π"),
     "sinc":       (np.sinc,       lambda ans, x: _dsinc(x),                     "(cos(πx)-sinc(x))/x"),
@@ -88,6 +95,10 @@ def _unary(name, fn, d, formula):
     if d is None:   # piecewise constant: the derivative is 0 wherever it exists
         defvjp(op, lambda g, ans, x: zeros_like(g))
         defjvp(op, lambda t, ans, x: zeros_like(t))
+    elif isinstance(d, Quotient):
+        h = d.h
+        defvjp(op, lambda g, ans, x: g / h(ans, x))
+        defjvp(op, lambda t, ans, x: t / h(ans, x))
     else:
         defvjp(op, lambda g, ans, x: g * d(ans, x))
         defjvp(op, lambda t, ans, x: t * d(ans, x))

@@ -76,6 +76,13 @@ def _promote(a, b, g):
 
 
 def _matmul_vjp(i, g, ans, a, b):
+    if type(g) is np.ndarray and type(a) is np.ndarray and type(b) is np.ndarray \
+            and a.ndim == 2 and b.ndim in (1, 2):
+        # first-order pass on the common layer shapes: straight to BLAS, no reshapes
+        g = _dense(g)
+        if b.ndim == 2:
+            return g @ b.T if i == 0 else a.T @ g
+        return np.multiply.outer(g, b) if i == 0 else a.T @ g
     sa, sb, g = _shape(a), _shape(b), _dense(g)
     a2, b2, g2 = _promote(a, b, g) if len(sa) == 1 or len(sb) == 1 else (a, b, g)
     if i == 0:

@@ -192,30 +192,31 @@ def _depends_on(order, stop):
 
 
 def outer_active(out, inputs):
-    """Whether ``out`` depends on anything some outer derivative is being taken through.
+    """Which outer derivatives ``out`` depends on: (reverse-mode tape, forward-mode tangents).
 
-    If so, gradients must be built from Tensors (create_graph) so the outer
-    transform can differentiate them; otherwise plain arrays are faster.
+    If either, gradients must be built from Tensors so the outer transform can
+    differentiate them (create_graph); the backward pass itself needs recording
+    only for an outer reverse mode.  Otherwise plain arrays are faster.
     """
     levels = state.open_levels
-    if levels and (_open(out) or any(_open(t) for t in inputs)):
-        return True
-    if any(t._op is not None for t in inputs):
-        return True      # an input linked to an outer variable
+    fw = bool(levels) and (_open(out) or any(_open(t) for t in inputs))
+    tape = any(t._op is not None for t in inputs)      # an input linked to an outer variable
+    if tape and (fw or not levels):
+        return tape, fw
     stop = {id(t) for t in inputs}
     for t in toposort(out, stop):
         if id(t) in stop:
             continue
         if t._op is None and t.requires_grad:
-            return True
-        if levels:
+            tape = True
+        if levels and not fw:
             if _open(t):
-                return True
-            if t._args is not None:
-                for a in t._args:
-                    if isinstance(a, Tensor) and _open(a):
-                        return True
-    return False
+                fw = True
+            elif t._args is not None:
+                fw = any(isinstance(a, Tensor) and _open(a) for a in t._args)
+        if tape and (fw or not levels):
+            break
+    return tape, fw
 
 
 def _open(t):
@@ -225,14 +226,18 @@ def _open(t):
 def grad_of(out, inputs, seed=None, create_graph=None, op="grad"):
     """d(out)/d(inputs) without touching ``.grad`` (what the functional transforms use)."""
     if create_graph is None:
-        create_graph = outer_active(out, inputs)
+        tape, fw = outer_active(out, inputs)
+        create_graph, record = tape or fw, tape
+    else:
+        record = create_graph
     seed = _seed(out, seed, op) if seed is None or not isinstance(seed, Tensor) else seed
     if create_graph and not isinstance(seed, Tensor):
         seed = Tensor(seed)
     if not out.requires_grad:
         found = {}
     else:
-        with state.enable_grad() if create_graph else state.no_grad():
+        # with only outer tangents to carry, compute on Tensors but record nothing
+        with state.enable_grad() if record else state.no_grad():
             found = {id(t): g for t, g in run_backward(out, seed, create_graph=create_graph,
                                                        inputs=inputs)}
     result = []

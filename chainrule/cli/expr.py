@@ -40,8 +40,9 @@ FUNCTIONS = {
     "sinh": cnp.sinh,
 }
 CONSTANTS = {"pi": np.pi, "e": np.e}
-_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
-           ast.Mod: "%", ast.MatMult: "@"}
+_BINOPS = {ast.Add: ("+", cnp.add), ast.Sub: ("-", cnp.subtract), ast.Mult: ("*", cnp.multiply),
+           ast.Div: ("/", cnp.divide), ast.Pow: ("**", cnp.power), ast.Mod: ("%", cnp.mod),
+           ast.MatMult: ("@", cnp.matmul)}
 _UNARY = {ast.USub: "-", ast.UAdd: "+"}
 
 
@@ -174,21 +175,9 @@ def _eval(node, env):
         raise ExprError(f"no value given for {node.id!r}; add it to --at, e.g. --at {node.id}=1")
     if isinstance(node, ast.BinOp):
         a, b = _eval(node.left, env), _eval(node.right, env)
-        op = _BINOPS[type(node.op)]
+        op, fn = _BINOPS[type(node.op)]
         try:
-            if op == "+":
-                return cnp.add(a, b)
-            if op == "-":
-                return cnp.subtract(a, b)
-            if op == "*":
-                return cnp.multiply(a, b)
-            if op == "/":
-                return cnp.divide(a, b)
-            if op == "**":
-                return cnp.power(a, b)
-            if op == "%":
-                return cnp.mod(a, b)
-            return cnp.matmul(a, b)
+            return fn(a, b)
         except ValueError as e:
             raise ExprError(f"cannot compute '{op}': {e}") from None
     if isinstance(node, ast.UnaryOp):

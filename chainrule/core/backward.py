@@ -21,6 +21,25 @@ from .tensor import Tensor
 hooks = []
 
 
+class Observer:
+    """Base for ``with`` blocks that watch every backward pass run inside them.
+
+    Subclasses define ``_hook(node, upstream, sent)``.
+    """
+    _active = False
+
+    def __enter__(self):
+        hooks.append(self._hook)
+        self._active = True
+        return self
+
+    def __exit__(self, *exc):
+        if self._active:
+            hooks.remove(self._hook)
+            self._active = False
+        return False
+
+
 def _freed(*_a, **_k):
     raise ChainruleError(
         "backward", message="trying to backward through the graph a second time",

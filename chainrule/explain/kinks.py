@@ -61,13 +61,12 @@ class KinkCount:
         return f"{self.op}: {self.count} element{s} {self.where}"
 
 
-class KinkReport:
+class KinkReport(_backward.Observer):
     """Kinks met during backward passes, per operation; a context manager that watches them."""
 
     def __init__(self):
         self.by_op = {}       # op name -> KinkCount (only operations with a kink hit)
         self.checked = 0      # elements of kinked operations examined, kinks or not
-        self._active = False
 
     # ------------------------------------------------------------ recording
     def record(self, node):
@@ -91,17 +90,6 @@ class KinkReport:
 
     def _hook(self, node, upstream, sent):
         self.record(node)
-
-    def __enter__(self):
-        _backward.hooks.append(self._hook)
-        self._active = True
-        return self
-
-    def __exit__(self, *exc):
-        if self._active:
-            _backward.hooks.remove(self._hook)
-            self._active = False
-        return False
 
     # ------------------------------------------------------------- reading
     @property

@@ -96,7 +96,7 @@ class _Pass:
         self.nodes = {}           # id(tensor) -> _Node; holds the tensor so ids are not reused
 
 
-class Trace:
+class Trace(_backward.Observer):
     """The record of one or more backward passes (a hook on ``core.backward``)."""
 
     def __init__(self, max_elements=10, keep_arrays=False):
@@ -111,18 +111,10 @@ class Trace:
         self._pass = None
         self._count = 0
         self._inner = 0           # intermediate nodes named so far (v1, v2, ...)
-        self._active = False
 
     # ------------------------------------------------------------- recording
-    def __enter__(self):
-        _backward.hooks.append(self._hook)
-        self._active = True
-        return self
-
     def __exit__(self, *exc):
-        if self._active:
-            _backward.hooks.remove(self._hook)
-            self._active = False
+        super().__exit__(*exc)
         self._finish_pass()
         return False
 

@@ -122,6 +122,8 @@ def backward(out, gradient=None, retain_graph=None, create_graph=False):
         if not create_graph:
             if isinstance(g, Tensor):
                 g = g.data
+            if type(g) is not np.ndarray:
+                g = np.asarray(g)
             # a rule may hand the same array to several inputs (x + y): never let two
             # .grad attributes share memory, since optimizers update them in place
             if id(g) in given or g.base is not None or not g.flags.writeable:
@@ -170,7 +172,10 @@ def run_backward(out, seed, create_graph=False, free=False, inputs=None):
             else:
                 pg = rule(g, ans, *args)
             ad = a.data
-            if type(pg) is not _ndarray or pg.shape != ad.shape or pg.dtype != ad.dtype:
+            if type(pg) is _ndarray or type(pg) in _SCALARS:     # 0-d ops give NumPy scalars
+                if pg.shape != ad.shape or pg.dtype != ad.dtype:
+                    pg = fit_grad(pg, a)
+            else:
                 pg = fit_grad(pg, a)
             if sent is not None:
                 sent.append((a, pg))
@@ -195,6 +200,7 @@ def run_backward(out, seed, create_graph=False, free=False, inputs=None):
 
 
 _ndarray = np.ndarray
+_SCALARS = frozenset((np.float64, np.float32, np.float16, np.complex128, np.complex64))
 
 
 def _depends_on(order, stop):

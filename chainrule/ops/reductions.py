@@ -216,7 +216,7 @@ def _reduction(name, np_fn, params, d, formula):
     def vjp(g, ans, x, *a, **k):
         kw = _kw(params, a, k)
         axes, keepdims = _axes(kw.get("axis"), x.ndim), kw.get("keepdims", False)
-        if fast and type(g) is np.ndarray and len(axes) == x.ndim:
+        if fast and isinstance(g, (np.ndarray, np.generic)) and len(axes) == x.ndim:
             # a loss's sum/mean: one filled array, no reshape-broadcast-scale chain
             scale = 1.0 if name == "sum" else 1.0 / (x.size or 1)
             return np.full(x.shape, g.reshape(()) * scale, dtype=np.result_type(g, x))

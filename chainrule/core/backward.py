@@ -59,18 +59,19 @@ def toposort(root, stop=None):
     Every Tensor carries a creation number larger than its parents', so
     sorting the reachable set by it is a topological order; collecting the set
     is an iterative walk (a chain of a million operations must not hit
-    Python's recursion limit).  Tensors in ``stop`` (ids) are not looked through.
+    Python's recursion limit).  Tensors in ``stop`` (a set) are not looked through.
+    (Tensors hash by identity, so they serve as set and dict keys.)
     """
     nodes = [root]
-    seen = {id(root)}
+    seen = {root}
     stack = [root]
     while stack:
         t = stack.pop()
         parents = t._parents
-        if parents is not None and (stop is None or id(t) not in stop):
+        if parents is not None and (stop is None or t not in stop):
             for _, p in parents:
-                if p.requires_grad and id(p) not in seen:
-                    seen.add(id(p))
+                if p.requires_grad and p not in seen:
+                    seen.add(p)
                     nodes.append(p)
                     stack.append(p)
     nodes.sort(key=_seq)
@@ -134,19 +135,20 @@ def backward(out, gradient=None, retain_graph=None, create_graph=False):
 
 def run_backward(out, seed, create_graph=False, free=False, inputs=None):
     """The chain rule.  Returns [(tensor, gradient)] for leaves (or for ``inputs``)."""
-    stop = None if inputs is None else {id(t) for t in inputs}
+    stop = None if inputs is None else set(inputs)
     order = toposort(out, stop)
-    relevant = None if inputs is None else _depends_on(order, stop)
-    grads = {id(out): seed}
-    owned = set()                               # ids of gradient arrays we may add into in place
+    if stop is None and not create_graph and not hooks:
+        return _first_order(order, {out: seed}, free)
+    relevant = None if stop is None else _depends_on(order, stop)
+    grads = {out: seed}
+    owned = set()                     # gradient arrays we made, so may add into in place
     results = []
     for t in reversed(order):
-        tid = id(t)
-        g = grads.pop(tid, None)
-        if g is None or (relevant is not None and tid not in relevant):
+        g = grads.pop(t, None)
+        if g is None or (relevant is not None and t not in relevant):
             continue
         op = t._op
-        if op is None or (stop is not None and tid in stop):
+        if op is None or (stop is not None and t in stop):
             results.append((t, g))
             continue
         if op is FREED:
@@ -154,49 +156,105 @@ def run_backward(out, seed, create_graph=False, free=False, inputs=None):
         if t._retain:
             t.grad = (g.data if isinstance(g, Tensor) and not create_graph else g) \
                 if t.grad is None else t.grad + g
-        if create_graph:
-            args, ans = t._args, t
-        else:
-            args, ans = t._raw, t.data
-        kw = t._kw
-        rules = op.vjps
+        args, ans = (t._args, t) if create_graph else (t._raw, t.data)
         sent = [] if hooks else None
         for i, a in t._parents:
-            if relevant is not None and id(a) not in relevant or not a.requires_grad:
+            if relevant is not None and a not in relevant or not a.requires_grad:
                 continue
-            rule = rules[i] if rules is not None and i < len(rules) else None
-            if rule is None:
-                pg = op.vjp(i, g, ans, *args, **kw)
-            elif kw:
-                pg = rule(g, ans, *args, **kw)
-            else:
-                pg = rule(g, ans, *args)
-            ad = a.data
-            if type(pg) is _ndarray or type(pg) in _SCALARS:     # 0-d ops give NumPy scalars
-                if pg.shape != ad.shape or pg.dtype != ad.dtype:
-                    pg = fit_grad(pg, a)
-            else:
-                pg = fit_grad(pg, a)
+            pg = _vjp(op, i, g, ans, args, t._kw, a)
             if sent is not None:
                 sent.append((a, pg))
-            aid = id(a)
-            prev = grads.get(aid)
-            if prev is None:
-                grads[aid] = pg
-            elif aid in owned:
-                prev += pg
-            else:
-                prev = prev + pg
-                grads[aid] = prev
-                if type(prev) is _ndarray:
-                    owned.add(aid)
+            _accumulate(grads, owned, a, pg)
         if sent is not None:
             for h in hooks:
                 h(t, g, sent)
         if free:
+            _free(t)
+    return results
+
+
+def _first_order(order, grads, free):
+    """The same loop for the common case (plain arrays, every leaf, no observers), kept tight."""
+    owned = set()
+    results = []
+    pop, get = grads.pop, grads.get
+    for t in reversed(order):
+        g = pop(t, None)
+        if g is None:
+            continue
+        op = t._op
+        if op is None:
+            results.append((t, g))
+            continue
+        if op is FREED:
+            _freed()
+        if t._retain:
+            t.grad = g if t.grad is None else t.grad + g
+        args, ans, kw, rules = t._raw, t.data, t._kw, op.vjps
+        for i, a in t._parents:
+            if not a.requires_grad:
+                continue
+            rule = rules[i] if rules is not None and i < len(rules) else None
+            if rule is None or kw:
+                pg = _vjp(op, i, g, ans, args, kw, a)
+            else:
+                pg = rule(g, ans, *args)
+                ad = a.data
+                if type(pg) is _ndarray or type(pg) in _SCALARS:     # 0-d ops give scalars
+                    if pg.shape != ad.shape or pg.dtype != ad.dtype:
+                        pg = fit_grad(pg, a)
+                else:
+                    pg = fit_grad(pg, a)
+            prev = get(a)
+            if prev is None:
+                grads[a] = pg
+            elif a in owned:
+                prev += pg
+            else:
+                grads[a] = prev = prev + pg
+                if type(prev) is _ndarray:
+                    owned.add(a)
+        if free:
             t._op = FREED
             t._args = t._raw = t._kw = t._parents = None
     return results
+
+
+def _vjp(op, i, g, ans, args, kw, a):
+    """Argument i's share of the gradient, summed to its shape and cast to its dtype."""
+    rules = op.vjps
+    rule = rules[i] if rules is not None and i < len(rules) else None
+    if rule is None:
+        pg = op.vjp(i, g, ans, *args, **kw)
+    elif kw:
+        pg = rule(g, ans, *args, **kw)
+    else:
+        pg = rule(g, ans, *args)
+    ad = a.data
+    if type(pg) is _ndarray or type(pg) in _SCALARS:     # 0-d ops give NumPy scalars
+        if pg.shape != ad.shape or pg.dtype != ad.dtype:
+            pg = fit_grad(pg, a)
+    else:
+        pg = fit_grad(pg, a)
+    return pg
+
+
+def _accumulate(grads, owned, a, pg):
+    """Add a gradient arriving at ``a``: in place only into arrays this pass created."""
+    prev = grads.get(a)
+    if prev is None:
+        grads[a] = pg
+    elif a in owned:
+        prev += pg
+    else:
+        grads[a] = prev = prev + pg
+        if type(prev) is _ndarray:
+            owned.add(a)
+
+
+def _free(t):
+    t._op = FREED
+    t._args = t._raw = t._kw = t._parents = None
 
 
 _ndarray = np.ndarray
@@ -204,14 +262,14 @@ _SCALARS = frozenset((np.float64, np.float32, np.float16, np.complex128, np.comp
 
 
 def _depends_on(order, stop):
-    """Ids of tensors in ``order`` that depend on any of the ``stop`` tensors."""
+    """The tensors in ``order`` that depend on any of the ``stop`` tensors."""
     dep = set(stop)
     for t in order:
         parents = t._parents
-        if parents is not None and id(t) not in stop:
+        if parents is not None and t not in stop:
             for _, a in parents:
-                if id(a) in dep:
-                    dep.add(id(t))
+                if a in dep:
+                    dep.add(t)
                     break
     return dep
 
@@ -228,9 +286,9 @@ def outer_active(out, inputs):
     tape = any(t._op is not None for t in inputs)      # an input linked to an outer variable
     if tape and (fw or not levels):
         return tape, fw
-    stop = {id(t) for t in inputs}
+    stop = set(inputs)
     for t in toposort(out, stop):
-        if id(t) in stop:
+        if t in stop:
             continue
         if t._op is None and t.requires_grad:
             tape = True

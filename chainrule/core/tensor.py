@@ -195,8 +195,16 @@ def _install_methods():
     T.__abs__ = lambda self: cnp.abs(self)
     T.__invert__ = lambda self: cnp.logical_not(self)
     T.__getitem__ = lambda self, index: cnp.getitem(self, _plain_index(index))
-    T.__array_ufunc__ = lambda self, ufunc, method, *inputs, **kw: dispatch.array_ufunc(
-        ufunc, method, inputs, kw)
+    ufuncs = dispatch.UFUNCS
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kw):
+        # ndarray (op) Tensor lands here: go straight to chainrule's primitive when we can
+        if method == "__call__" and not kw:
+            op = ufuncs.get(ufunc)
+            if op is not None:
+                return op(*inputs)
+        return dispatch.array_ufunc(ufunc, method, inputs, kw)
+    T.__array_ufunc__ = __array_ufunc__
     T.__array_function__ = lambda self, func, types, args, kw: dispatch.array_function(func, args, kw)
     T.T = property(lambda self: cnp.transpose(self))
     for name in METHODS:

@@ -174,7 +174,11 @@ def run_backward(out, seed, create_graph=False, free=False, inputs=None):
 
 
 def _first_order(order, grads, free):
-    """The same loop for the common case (plain arrays, every leaf, no observers), kept tight."""
+    """The same loop for the common case (plain arrays, every leaf, no observers), kept tight.
+
+    It inlines ``_vjp`` and ``_accumulate`` on purpose: one Python call less per edge is
+    measurable on small graphs (see docs/benchmarks.md).  Keep the three in step.
+    """
     owned = set()
     results = []
     pop, get = grads.pop, grads.get

@@ -160,9 +160,10 @@ def test_check_fails_with_exit_1_on_a_wrong_rule(capfd, monkeypatch):
     assert code == 1 and "FAILED" in out and " NO" in out
 
 
-def test_check_at_a_kink_fails_and_says_why(capfd):
+def test_check_at_a_kink_is_inconclusive_not_a_failure(capfd):
+    # finite differences average the one-sided slopes of |x| at 0: no evidence of a bad rule
     code, out, _ = _run(capfd, "check", "abs(x)", "--at", "x=0")
-    assert code == 1 and "kink" in out
+    assert code == 0 and "inconclusive" in out and "kink" in out and "FAILED" not in out
 
 
 def test_surface_prints_the_descent_and_writes_the_picture(capfd, tmp_path):

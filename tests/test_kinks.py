@@ -85,3 +85,10 @@ def test_check_grad_warns_on_a_kink_only():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         cr.check_grad(f, np.array([0.3, 1.5]), order=1)
+
+
+def test_check_grad_at_a_kink_reports_inconclusive_instead_of_failing():
+    with pytest.warns(UserWarning, match="relu: 1 element at 0"):
+        report = cr.check_grad(F.relu, np.array([0.0, 1.0]), order=1)   # must not raise
+    assert not report.passed and report.inconclusive and "kink" in str(report)
+    assert report.kink == "relu: 1 element at 0"

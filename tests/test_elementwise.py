@@ -40,12 +40,21 @@ def test_unary_rules_match_finite_differences(name):
         cr.check_grad(lambda a: op(a) * 1.5, x, order=2)
 
 
-@pytest.mark.parametrize("name", sorted(PIECEWISE_CONSTANT))
+@pytest.mark.parametrize("name", sorted(PIECEWISE_CONSTANT | {"round"}))
 def test_piecewise_constant_ops_have_zero_gradient(name):
     x = cr.tensor([-1.7, -0.3, 0.4, 2.6], requires_grad=True)
     cnp.sum(getattr(cnp, name)(x) * x).backward()
     # d/dx [c(x) * x] = c(x) where c is locally constant
     np.testing.assert_allclose(x.grad, getattr(np, name)(x.data))
+
+
+def test_round_with_decimals_matches_numpy_and_has_zero_gradient():
+    x = cr.tensor([1.234, -5.678], requires_grad=True)
+    y = cnp.round(x, 1)
+    np.testing.assert_allclose(y.data, [1.2, -5.7])
+    cnp.sum(y + x).backward()
+    np.testing.assert_allclose(x.grad, [1.0, 1.0])
+    assert np.round(x, 2).shape == (2,)        # NumPy's own round dispatches too
 
 
 BINARY_DOMAIN = {

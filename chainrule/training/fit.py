@@ -121,6 +121,45 @@ def _suggest(lr):
     return f"lower the learning rate (it is {lr:g}), e.g. --lr {s:g} (lr={s:g} in Python)"
 
 
+def _validation(val_data, X, task):
+    """(X_val, y_val) checked against the training data, or None."""
+    if val_data is None:
+        return None
+    Xv, yv, _ = _unpack(val_data, "val_data")
+    Xv = check_features(Xv, source="validation data")
+    if Xv.shape[1] != X.shape[1]:
+        raise ChainruleError("fit", message=f"validation data has {Xv.shape[1]} features but "
+                             f"the training data has {X.shape[1]}")
+    return Xv, check_labels(yv, len(Xv), task, source="validation data")
+
+
+def _train_epoch(run, loader, epoch, loss_fn, task, callbacks, ref):
+    """One pass over the minibatches: the gradient-descent steps themselves.
+
+    Returns (summed loss, outputs, labels, reference loss for divergence checks).
+    """
+    model, opt = run.model, run.optimizer
+    total, outs, labels = 0.0, [], []
+    for b, (xb, yb) in enumerate(loader.epoch_batches(epoch)):
+        opt.zero_grad()
+        # overflow shows up as a non-finite loss, reported below in one clear line
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            out = model(Tensor(xb))
+            value = loss_fn(out, _target(yb, out, task, loss_fn))
+            lv = float(np.asarray(value.data))
+            ref = abs(lv) if ref is None else ref
+            if not math.isfinite(lv) or abs(lv) > EXPLODED * max(ref, 1.0):
+                _diverged(epoch, b + 1, lv, opt)
+            value.backward()
+            opt.step()
+        total += lv * len(xb)
+        outs.append(np.asarray(out.data))
+        labels.append(yb)
+        for cb in callbacks:
+            cb.on_batch_end(b, lv, run)
+    return total, np.concatenate(outs), np.concatenate(labels), ref
+
+
 def fit(model, data, loss=None, optimizer="adam", lr=None, epochs=10, batch_size=32, seed=0,
         val_data=None, metrics=None, callbacks=(), early_stopping=None, checkpoint_dir=None,
         resume=False, progress=True, standardize=False, scheduler=None, weight_decay=0.0,
@@ -144,14 +183,7 @@ def fit(model, data, loss=None, optimizer="adam", lr=None, epochs=10, batch_size
     if int(epochs) < 1 or int(batch_size) < 1:
         raise ChainruleError("fit", message=f"epochs and batch_size must be ≥ 1, got "
                              f"epochs={epochs}, batch_size={batch_size}")
-    val = None
-    if val_data is not None:
-        Xv, yv, _ = _unpack(val_data, "val_data")
-        Xv = check_features(Xv, source="validation data")
-        if Xv.shape[1] != X.shape[1]:
-            raise ChainruleError("fit", message=f"validation data has {Xv.shape[1]} features but "
-                                 f"the training data has {X.shape[1]}")
-        val = (Xv, check_labels(yv, len(Xv), task, source="validation data"))
+    val = _validation(val_data, X, task)
     loss_fn = make_loss(loss, model, task)
     metric_fns = resolve_metrics(metrics, task)
     params = list(model.parameters())
@@ -208,26 +240,9 @@ def fit(model, data, loss=None, optimizer="adam", lr=None, epochs=10, batch_size
                 model.train()
             for cb in callbacks:
                 cb.on_epoch_begin(epoch, run)
-            total, outs, labels = 0.0, [], []
-            for b, (xb, yb) in enumerate(loader.epoch_batches(epoch)):
-                opt.zero_grad()
-                # overflow shows up as a non-finite loss, reported below in one clear line
-                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                    out = model(Tensor(xb))
-                    value = loss_fn(out, _target(yb, out, task, loss_fn))
-                    lv = float(np.asarray(value.data))
-                    ref = abs(lv) if ref is None else ref
-                    if not math.isfinite(lv) or abs(lv) > EXPLODED * max(ref, 1.0):
-                        _diverged(epoch, b + 1, lv, opt)
-                    value.backward()
-                    opt.step()
-                total += lv * len(xb)
-                outs.append(np.asarray(out.data))
-                labels.append(yb)
-                for cb in callbacks:
-                    cb.on_batch_end(b, lv, run)
+            total, out_all, y_all, ref = _train_epoch(run, loader, epoch, loss_fn, task,
+                                                      callbacks, ref)
             logs = {"epoch": epoch, "loss": total / len(X)}
-            out_all, y_all = np.concatenate(outs), np.concatenate(labels)
             for name, fn in metric_fns:
                 logs[name] = float(fn(out_all, y_all, task))
             if val is not None:

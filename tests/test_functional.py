@@ -329,3 +329,17 @@ def test_error_messages():
            "binary_cross_entropy", "[0, 1]", "with_logits")
     raises(lambda: F.hinge_loss(np.zeros(2), np.array([0.0, 1.0])), "hinge_loss", "2*y - 1")
     raises(lambda: F.mse_loss(z, z, reduction="avg"), "mse_loss", "'none'")
+
+
+def test_fused_cross_entropy_rules_for_both_arguments():
+    """The fused softmax-cross-entropy primitive: scores and (soft) targets, both orders."""
+    rng = np.random.default_rng(11)
+    z = rng.standard_normal((3, 4))
+    t = rng.dirichlet(np.ones(4), size=3)
+    cr.check_grad(lambda a, b: F.cross_entropy(a, b), z, t, order=2)
+    cr.check_grad(lambda a, b: F.cross_entropy(a, b, reduction="none") ** 2, z, t * 2.0, order=2)
+    # integer labels: the rule is exactly softmax(z) − e_label, averaged over rows
+    labels = np.array([0, 3, 1])
+    g = cr.grad(lambda a: F.cross_entropy(a, labels))(z)
+    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(g, (p - np.eye(4)[labels]) / 3, rtol=1e-12)

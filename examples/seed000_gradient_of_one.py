@@ -65,9 +65,8 @@ def main(out="examples-out"):
     print(f"  ∂loss/∂ŷ = 2(ŷ − y)/n = {r['grad_on_y_hat']:.6g}   ← the '1 on ŷ'")
     print(f"  g = ∇_w loss = 1 · ∇_w ŷ = (x·w2·w3, x·w1·w3, x·w1·w2) = {r['g']}")
     print(t.to_text())
-    with cr.tracing() as t2:            # seeding ŷ itself with 1 gives the same g
-        w_again = [cr.tensor(v, requires_grad=True) for v in W]
-        y_hat(*w_again).backward()
+    w_again = [cr.tensor(v, requires_grad=True) for v in W]    # seeding ŷ itself with 1
+    y_hat(*w_again).backward()                                  # gives the same g
     r["g_from_y_hat"] = np.array([float(p.grad) for p in w_again])
     print(f"  ŷ.backward() (seed ∂ŷ/∂ŷ = 1) gives the same g: {r['g_from_y_hat']}")
 

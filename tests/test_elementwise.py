@@ -3,7 +3,6 @@ forward and reverse mode, with broadcasting and dtypes drawn by Hypothesis."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import chainrule as cr

@@ -7,7 +7,7 @@ from hypothesis.extra import numpy as hnp
 
 import chainrule as cr
 import chainrule.numpy as cnp
-from chainrule import ChainruleError, ChainruleTypeError
+from chainrule import ChainruleError
 
 
 def test_grad_of_seed_003_example():

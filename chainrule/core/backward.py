@@ -13,7 +13,7 @@ import numpy as np
 
 from . import state
 from .errors import ChainruleError, ChainruleTypeError, describe
-from .primitive import Primitive, fit_grad
+from .primitive import Primitive, fit_grad, has_open_level
 from .tensor import Tensor
 
 # Observers of the backward pass (explain.trace, explain.kinks): called as
@@ -286,7 +286,7 @@ def outer_active(out, inputs):
     only for an outer reverse mode.  Otherwise plain arrays are faster.
     """
     levels = state.open_levels
-    fw = bool(levels) and (_open(out) or any(_open(t) for t in inputs))
+    fw = bool(levels) and (has_open_level(out) or any(has_open_level(t) for t in inputs))
     tape = any(t._op is not None for t in inputs)      # an input linked to an outer variable
     if tape and (fw or not levels):
         return tape, fw
@@ -297,17 +297,13 @@ def outer_active(out, inputs):
         if t._op is None and t.requires_grad:
             tape = True
         if levels and not fw:
-            if _open(t):
+            if has_open_level(t):
                 fw = True
             elif t._args is not None:
-                fw = any(isinstance(a, Tensor) and _open(a) for a in t._args)
+                fw = any(isinstance(a, Tensor) and has_open_level(a) for a in t._args)
         if tape and (fw or not levels):
             break
     return tape, fw
-
-
-def _open(t):
-    return t._fw is not None and any(k in state.open_levels for k in t._fw)
 
 
 def grad_of(out, inputs, seed=None, create_graph=None, op="grad"):
@@ -325,11 +321,10 @@ def grad_of(out, inputs, seed=None, create_graph=None, op="grad"):
     else:
         # with only outer tangents to carry, compute on Tensors but record nothing
         with state.enable_grad() if record else state.no_grad():
-            found = {id(t): g for t, g in run_backward(out, seed, create_graph=create_graph,
-                                                       inputs=inputs)}
+            found = dict(run_backward(out, seed, create_graph=create_graph, inputs=inputs))
     result = []
     for t in inputs:
-        g = found.get(id(t))
+        g = found.get(t)
         if g is None:
             g = np.zeros_like(t.data)
         if isinstance(g, Tensor) and not create_graph:

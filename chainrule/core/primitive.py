@@ -96,23 +96,6 @@ def defjvp_argnum(op, rule):
     op.jvp = rule
 
 
-def def_linear(op, argnums=(0,)):
-    """Forward rule for an op linear in the given arguments: apply the op to the tangent."""
-    def jvp(i, t, ans, *args, **kw):
-        args = list(args)
-        args[i] = t
-        for j in argnums:
-            if j != i:
-                args[j] = np.zeros_like(_value(args[j])) if not isinstance(args[j], Tensor) else \
-                    args[j] * 0
-        return op(*args, **kw)
-    op.jvp = jvp
-
-
-def _value(x):
-    return x.data if isinstance(x, Tensor) else x
-
-
 # --------------------------------------------------------------------- dispatch
 _next_seq = itertools.count(1).__next__
 
@@ -195,7 +178,7 @@ def _push_tangents(out, op, args, kwargs):
     tangents = {}
     for k in sorted(levels):
         sargs = [strip_levels(a, k) for a in args]
-        if any(isinstance(a, Tensor) and (a.requires_grad or _has_open_level(a)) for a in sargs):
+        if any(isinstance(a, Tensor) and (a.requires_grad or has_open_level(a)) for a in sargs):
             # the output as seen below level k: the same value and tape link, with the
             # tangents of the outer levels computed so far (no recomputation of the op)
             ans = alias(out, {j: tangents[j] for j in tangents if j < k} or None)
@@ -212,8 +195,9 @@ def _push_tangents(out, op, args, kwargs):
     out._fw = tangents or None
 
 
-def _has_open_level(a):
-    return a._fw is not None and any(j in state.open_levels for j in a._fw)
+def has_open_level(t):
+    """Whether ``t`` carries a tangent of a jvp call that is still running."""
+    return t._fw is not None and any(j in state.open_levels for j in t._fw)
 
 
 def strip_levels(a, k):

@@ -16,7 +16,7 @@ import numpy as np
 from . import state
 from .backward import check_scalar_output, grad_of, toposort
 from .errors import ChainruleError, ChainruleTypeError, describe
-from .primitive import alias, strip_levels
+from .primitive import alias, has_open_level, strip_levels
 from .pytree import flatten, unflatten
 from .tensor import Tensor, is_active
 
@@ -75,18 +75,14 @@ def _live(t):
     returned (its inputs were released by ``_release``); only live leaves and
     open jvp levels count.
     """
-    if _open(t):
+    if has_open_level(t):
         return True
     if not t.requires_grad:
         return False
     for node in toposort(t):
-        if node._op is None and node.requires_grad or _open(node):
+        if node._op is None and node.requires_grad or has_open_level(node):
             return True
     return False
-
-
-def _open(t):
-    return t._fw is not None and any(k in state.open_levels for k in t._fw)
 
 
 def _release(leaves):

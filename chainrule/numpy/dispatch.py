@@ -7,7 +7,6 @@ the same name, or explain clearly that the function is not differentiable.
 import numpy as np
 
 from ..core.errors import ChainruleTypeError
-from ..core.primitive import Primitive
 
 UFUNCS = {}
 HANDLED_FUNCTIONS = {}
@@ -85,7 +84,3 @@ def array_function(func, args, kwargs):
             fix="use the chainrule.numpy function of the same name if there is one, "
                 "or pass t.data (a plain array) to leave the graph")
     return mine(*args, **kwargs)
-
-
-def is_primitive(x):
-    return isinstance(x, Primitive)

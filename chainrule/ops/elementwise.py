@@ -20,11 +20,6 @@ LN10 = np.log(10.0)
 _ops = {}
 
 
-def _mask(cond):
-    """A comparison's result used as 0/1 factor (comparisons have no gradient)."""
-    return cond
-
-
 def _safe(cond, x, fill=1.0):
     """``x`` with the entries where ``cond`` holds replaced by ``fill``.
 

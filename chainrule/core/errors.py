@@ -54,14 +54,21 @@ _HINTS = (
 )
 
 
-def op_error(op_name, raw_args, kwargs, exc):
-    """Turn NumPy's complaint about a user's arguments into an Expected/Actual/Fix error."""
+def op_error(op, raw_args, exc):
+    """Turn NumPy's complaint about a user's arguments into an Expected/Actual/Fix error.
+
+    ``op.expects`` (what valid arguments look like, and the fix) is used when the
+    primitive has one; otherwise the fix is guessed from NumPy's message.
+    """
     if isinstance(exc, ChainruleError):
         return exc
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     shown = [describe(a) for a in raw_args if hasattr(a, "shape")]
     actual = "arguments " + ", ".join(shown) if shown else None
-    fix = next((hint for key, hint in _HINTS if key in text), "check the arguments' shapes and dtypes")
+    expected, fix = op.expects or (None, None)
+    if fix is None:
+        fix = next((hint for key, hint in _HINTS if key in text),
+                   "check the arguments' shapes and dtypes")
     if isinstance(exc, np.linalg.LinAlgError):
         cls = ChainruleLinAlgError
     elif isinstance(exc, IndexError):
@@ -70,4 +77,4 @@ def op_error(op_name, raw_args, kwargs, exc):
         cls = ChainruleTypeError
     else:
         cls = ChainruleError
-    return cls(op_name, message=text, actual=actual, fix=fix)
+    return cls(op.name, message=text, expected=expected, actual=actual, fix=fix)

@@ -31,9 +31,9 @@ _ndarray = np.ndarray
 
 class Primitive:
     __slots__ = ("name", "fn", "vjp", "vjps", "jvp", "differentiable", "formula", "kink",
-                 "__doc__", "__name__", "__wrapped__")
+                 "expects", "__doc__", "__name__", "__wrapped__")
 
-    def __init__(self, name, fn, differentiable=True, doc=None):
+    def __init__(self, name, fn, differentiable=True, doc=None, expects=None):
         self.name = name
         self.__name__ = name
         self.fn = fn
@@ -43,6 +43,7 @@ class Primitive:
         self.differentiable = differentiable
         self.formula = None   # argnum -> text of the local derivative, for explain/trace
         self.kink = None      # (args -> mask, subdifferential text, chosen text), for kink reports
+        self.expects = expects  # (what valid arguments look like, how to fix them), for errors
         self.__doc__ = doc or getattr(fn, "__doc__", None)
         self.__wrapped__ = fn
 
@@ -127,7 +128,7 @@ def apply(op, *args, **kwargs):
     try:
         out = op.fn(*raw, **kwargs)
     except (ValueError, TypeError, IndexError) as e:
-        raise op_error(op.name, raw, kwargs, e) from None
+        raise op_error(op, raw, e) from None
     if type(out) is not _ndarray:
         out = np.asarray(out)
     t = _new(Tensor)

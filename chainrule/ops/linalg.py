@@ -50,20 +50,6 @@ def _prod(shape):
     return int(np.prod(shape, dtype=np.int64))
 
 
-def _checked(name, fn, expected, fix):
-    """``fn`` with NumPy's shape errors turned into a ChainruleError naming both shapes."""
-    def run(*args, **kw):
-        try:
-            return fn(*args, **kw)
-        except ValueError as e:
-            shapes = " and ".join(describe(np.asarray(a)) for a in args if not isinstance(a, str))
-            raise ChainruleError(name, message=str(e).split("\n")[0], expected=expected,
-                                 actual=shapes, fix=fix) from None
-    run.__name__ = run.__qualname__ = name
-    run.__doc__ = fn.__doc__
-    return run
-
-
 # ------------------------------------------------------------------- matmul
 def _promote(a, b, g):
     """a, b and g with matmul's implicit 1-D axes made explicit: (..., p, n) @ (..., n, q)."""
@@ -95,10 +81,10 @@ def _matmul_vjp(i, g, ans, a, b):
     return reshape(r, _shape(r)[:-1]) if len(sb) == 1 else r
 
 
-matmul = _ops["matmul"] = Primitive("matmul", _checked(
-    "matmul", np.matmul, "a of shape (..., n, k) and b of shape (..., k, m) (1-D allowed), "
-    "batch dimensions broadcastable", "make a's last axis match b's second-to-last "
-    "(transpose with x.mT?); use multiply for scalars"))
+matmul = _ops["matmul"] = Primitive("matmul", np.matmul, expects=(
+    "a of shape (..., n, k) and b of shape (..., k, m) (1-D allowed), batch dimensions "
+    "broadcastable", "make a's last axis match b's second-to-last (transpose with x.mT?); "
+    "use multiply for scalars"))
 defvjp_argnum(matmul, _matmul_vjp, formulas={0: "g·Bᵀ", 1: "Aᵀ·g"})
 defjvp(matmul, lambda t, ans, a, b: matmul(t, b), lambda t, ans, a, b: matmul(a, t))
 
@@ -122,15 +108,15 @@ def _dot_vjp(i, g, ans, a, b):
     return reshape(matmul(_T(reshape(a, (P, n))), gq), sb)
 
 
-dot = _ops["dot"] = Primitive("dot", _checked(
-    "dot", np.dot, "a.shape[-1] == b.shape[-2] (b.shape[0] for 1-D b)",
+dot = _ops["dot"] = Primitive("dot", np.dot, expects=(
+    "a.shape[-1] == b.shape[-2] (b.shape[0] for 1-D b)",
     "make the contracted axes match; for batched products use matmul"))
 defvjp_argnum(dot, _dot_vjp, formulas={0: "g·Bᵀ", 1: "Aᵀ·g"})
 defjvp(dot, lambda t, ans, a, b: dot(t, b), lambda t, ans, a, b: dot(a, t))
 
 # ---------------------------------------------------------- vdot, inner, outer
-vdot = _ops["vdot"] = Primitive("vdot", _checked(
-    "vdot", np.vdot, "two arrays with the same number of elements", "reshape one of them"))
+vdot = _ops["vdot"] = Primitive("vdot", np.vdot, expects=(
+    "two arrays with the same number of elements", "reshape one of them"))
 defvjp(vdot, lambda g, ans, a, b: g * reshape(b, _shape(a)),
        lambda g, ans, a, b: g * reshape(a, _shape(b)), formulas={0: "g·b", 1: "g·a"})
 defjvp(vdot, lambda t, ans, a, b: vdot(t, b), lambda t, ans, a, b: vdot(a, t))
@@ -145,8 +131,8 @@ def _inner_vjp(i, g, ans, a, b):
     return reshape(matmul(g2, b2), sa) if i == 0 else reshape(matmul(_T(g2), a2), sb)
 
 
-inner = _ops["inner"] = Primitive("inner", _checked(
-    "inner", np.inner, "a.shape[-1] == b.shape[-1]", "make the last axes match"))
+inner = _ops["inner"] = Primitive("inner", np.inner, expects=(
+    "a.shape[-1] == b.shape[-1]", "make the last axes match"))
 defvjp_argnum(inner, _inner_vjp, formulas={0: "g·B", 1: "gᵀ·A"})
 defjvp(inner, lambda t, ans, a, b: inner(t, b), lambda t, ans, a, b: inner(a, t))
 
@@ -183,9 +169,10 @@ def _tensordot_vjp(i, g, ans, a, b, axes=2):
     return r if perm == tuple(range(len(perm))) else transpose(r, perm)
 
 
-tensordot = _ops["tensordot"] = Primitive("tensordot", _checked(
-    "tensordot", lambda a, b, axes=2: np.tensordot(a, b, axes), "contracted axes of equal length",
-    "check the axes argument: a's listed axes must match b's in order"))
+tensordot = _ops["tensordot"] = Primitive(
+    "tensordot", lambda a, b, axes=2: np.tensordot(a, b, axes), expects=(
+        "contracted axes of equal length",
+        "check the axes argument: a's listed axes must match b's in order"))
 defvjp_argnum(tensordot, _tensordot_vjp, formulas={
     0: "tensordot(g, B) over B's free axes", 1: "tensordot(A, g) over A's free axes"})
 defjvp(tensordot, lambda t, ans, a, b, axes=2: tensordot(t, b, axes),
@@ -244,10 +231,10 @@ def _einsum_jvp(argnum, t, ans, subscripts, *operands, optimize=False):
     return _einsum(subscripts, *ops, optimize=optimize)
 
 
-_einsum = Primitive("einsum", _checked(
+_einsum = Primitive(
     "einsum", lambda subscripts, *ops, optimize=False: np.einsum(subscripts, *ops, optimize=optimize),
-    "one subscript per axis of each operand, equal sizes for equal letters",
-    "count the letters against each operand's ndim, or use '...' for leading axes"))
+    expects=("one subscript per axis of each operand, equal sizes for equal letters",
+             "count the letters against each operand's ndim, or use '...' for leading axes"))
 defvjp_argnum(_einsum, _einsum_vjp, formulas={
     k: "einsum(g, other operands) -> this operand's subscripts" for k in range(1, 53)})
 defjvp_argnum(_einsum, _einsum_jvp)

@@ -13,7 +13,7 @@ import numpy as np
 from ..core.primitive import Primitive, defjvp, defvjp
 from ..core.tensor import Tensor
 from .elementwise import exp, where
-from .reductions import sum
+from .reductions import _logsumexp_fn, _shift, sum
 from .shape import reshape
 
 _ops = {}
@@ -27,12 +27,6 @@ def _float(x):
 
 def _value(x):
     return x.data if isinstance(x, Tensor) else x
-
-
-def _finite_max(x, axis):
-    """max over ``axis`` (kept), with ±inf replaced by 0 so ``x - m`` never makes nan."""
-    m = np.max(x, axis=axis, keepdims=True)
-    return np.where(np.isfinite(m), m, 0.0).astype(x.dtype, copy=False)
 
 
 # ------------------------------------------------------------------ forward
@@ -59,14 +53,14 @@ def _softplus(x):
 
 def _log_softmax(x, axis=-1):
     x = _float(x)
-    s = x - _finite_max(x, axis)
+    s = x - _shift(x, axis)
     with np.errstate(divide="ignore"):  # a row of -inf gives -inf, quietly
         return s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
 
 
 def _softmax(x, axis=-1):
     x = _float(x)
-    e = np.exp(x - _finite_max(x, axis))
+    e = np.exp(x - _shift(x, axis))
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
@@ -131,11 +125,9 @@ def _softmax_xent(z, t):
     if _moderate(z):                   # the usual case, in few passes: no shift needed
         loss = t.sum(axis=-1) * np.log(np.exp(z).sum(axis=-1)) - (t * z).sum(axis=-1)
         return loss.astype(z.dtype, copy=False)
-    m = _finite_max(z, -1)
-    with np.errstate(divide="ignore"):
-        lse = np.log(np.sum(np.exp(z - m), axis=-1, keepdims=True)) + m
+    lse = _logsumexp_fn(z, axis=-1)
     tz = np.where(t != 0, t * np.where(np.isfinite(z), z, 0.0), 0.0)
-    return (np.sum(t, axis=-1) * lse[..., 0] - np.sum(tz, axis=-1)).astype(z.dtype, copy=False)
+    return (np.sum(t, axis=-1) * lse - np.sum(tz, axis=-1)).astype(z.dtype, copy=False)
 
 
 def _rows(g, like):

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..core.errors import ChainruleError
 from . import expr as E
-from .grad import fmt, gradient, prepare
+from .grad import add_point_arguments, fmt, gradient, prepare
 
 ORDER = 11
 MAX_STEPS = 1000
@@ -26,14 +26,11 @@ class _Fail(E.ExprError):
 
 
 def register(sub):
-    common = dict(metavar="VALUES", required=True, help="the point: x=1,y=2 or w=[1,2,3]")
     p = sub.add_parser("explain", help="the chain-rule trace of a gradient, step by step",
                        description="Print every backward step (local derivative × upstream "
                                    "gradient) and report non-differentiable points. Example: "
                                    "chainrule explain \"relu(x)*y + abs(x)\" --at x=0,y=2")
-    p.add_argument("expression")
-    p.add_argument("--at", **common)
-    p.add_argument("--wrt", metavar="NAMES", help="differentiate only with respect to these")
+    add_point_arguments(p, wrt="differentiate only with respect to these")
     p.add_argument("--graph", metavar="FILE", help="also draw the graph: FILE.dot (always "
                    "works) or FILE.svg/.png (needs Graphviz's dot)")
     p.set_defaults(func=_guarded(run_explain))
@@ -42,9 +39,7 @@ def register(sub):
                        description="Compare reverse and forward mode, first and second order, "
                                    "with central differences. Exit status 1 if they disagree. "
                                    "Example: chainrule check \"sin(x)*y**2\" --at x=0.3,y=2")
-    p.add_argument("expression")
-    p.add_argument("--at", **common)
-    p.add_argument("--wrt", metavar="NAMES", help="check only these variables")
+    add_point_arguments(p, wrt="check only these variables")
     p.add_argument("--order", type=int, default=2, choices=(1, 2, 3),
                    help="highest derivative order to check (default 2)")
     p.set_defaults(func=_guarded(run_check))
@@ -54,8 +49,7 @@ def register(sub):
                                    "the others held fixed, with gradient-descent steps and −∇ "
                                    "arrows. Example: chainrule surface \"(a-1)**2 + 4*(b+2)**2\" "
                                    "--at a=-2,b=1 --vary a,b --out surface.png")
-    p.add_argument("expression")
-    p.add_argument("--at", **common)
+    add_point_arguments(p)
     p.add_argument("--vary", metavar="A,B", help="the two variables to draw (w[0],w[1] picks "
                    "entries of a vector); default: the first two scalar variables")
     p.add_argument("--out", required=True, metavar="FILE", help="picture to write: .png/.svg/.pdf")

@@ -15,13 +15,19 @@ def register(sub):
     p = sub.add_parser("grad", help="value and gradient of an expression at a point",
                        description="Print f and ∂f/∂v for each variable v. Example: "
                                    "chainrule grad \"x**2 + 2*y**2 + 3*z**2\" --at x=1,y=2,z=3")
+    add_point_arguments(p, wrt="differentiate only with respect to these (comma-separated); "
+                           "default: every variable")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=run)
+
+
+def add_point_arguments(p, wrt=None):
+    """EXPRESSION and --at (and --wrt when given its help): what ``prepare`` reads."""
     p.add_argument("expression", help="e.g. \"x**2 + 2*y**2\" or \"sum(w**2)\" (quote it)")
     p.add_argument("--at", required=True, metavar="VALUES",
                    help="the point: x=1,y=2 or w=[1,2,3]")
-    p.add_argument("--wrt", metavar="NAMES", help="differentiate only with respect to these "
-                   "(comma-separated); default: every variable")
-    p.add_argument("--json", action="store_true", help="print JSON instead of text")
-    p.set_defaults(func=run)
+    if wrt:
+        p.add_argument("--wrt", metavar="NAMES", help=wrt)
 
 
 def prepare(args):

@@ -51,11 +51,7 @@ def build(kind, p):
         x0, ops = p["x"], p["ops"]
 
         def f(x):
-            for i in range(ops):
-                k = i % 5
-                x = (x * W.CHAIN_MUL if k == 0 else x + W.CHAIN_ADD if k == 1 else
-                     anp.tanh(x) if k == 2 else anp.exp(x) if k == 3 else anp.sin(x))
-            return anp.sum(x)
+            return anp.sum(W.chain_forward(x, ops, anp.tanh, anp.exp, anp.sin))
         vg = value_and_grad(f)
         return (lambda: vg(x0)), (lambda r: {"value": r[0], "grad": r[1]})
     if kind == "logreg":

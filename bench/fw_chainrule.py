@@ -34,15 +34,7 @@ def build(kind, p):
         X, T, lr = p["X"], p["Y" if kind == "mlp" else "y"], p["lr"]
 
         def run():
-            loss = loss_fn(params, X, T)
-            loss.backward()
-            grads = []
-            for t in params:
-                g = t.grad
-                t.data -= lr * g
-                t.grad = None
-                grads.append(g)
-            return loss.data, grads
+            return W.backward_sgd_step(loss_fn, params, X, T, lr, clear_grad=True)
         return run, lambda r: W.mlp_outputs(r[0], r[1], [t.data for t in params])
     if kind == "hvp":
         params, V, X, Y = tuple(p["params"]), tuple(p["V"]), p["X"], p["Y"]
@@ -53,24 +45,10 @@ def build(kind, p):
             (lambda r: {f"hvp{i}": h for i, h in enumerate(r)})
     if kind == "chain":
         x0, ops = p["x"], p["ops"]
-        mul, add, tanh, exp, sin = W.CHAIN_MUL, W.CHAIN_ADD, cnp.tanh, cnp.exp, cnp.sin
 
         def run():
             x = cr.tensor(x0, requires_grad=True)
-            y = x
-            for i in range(ops):
-                k = i % 5
-                if k == 0:
-                    y = y * mul
-                elif k == 1:
-                    y = y + add
-                elif k == 2:
-                    y = tanh(y)
-                elif k == 3:
-                    y = exp(y)
-                else:
-                    y = sin(y)
-            v = cnp.sum(y)
+            v = cnp.sum(W.chain_forward(x, ops, cnp.tanh, cnp.exp, cnp.sin))
             v.backward()
             return v.data, x.grad
         return run, lambda r: {"value": r[0], "grad": r[1]}

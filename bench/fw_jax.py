@@ -61,11 +61,7 @@ def build(kind, p):
         ops = p["ops"]
 
         def f(x):
-            for i in range(ops):
-                k = i % 5
-                x = (x * W.CHAIN_MUL if k == 0 else x + W.CHAIN_ADD if k == 1 else
-                     jnp.tanh(x) if k == 2 else jnp.exp(x) if k == 3 else jnp.sin(x))
-            return jnp.sum(x)
+            return jnp.sum(W.chain_forward(x, ops, jnp.tanh, jnp.exp, jnp.sin))
         vg = jax.jit(jax.value_and_grad(f))
         x0 = jnp.asarray(p["x"])
         return (lambda: jax.block_until_ready(vg(x0))), \

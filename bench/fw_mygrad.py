@@ -33,27 +33,15 @@ def build(kind, p):
         loss_fn = _mlp_loss if kind == "mlp" else _moons_loss
         X, T, lr = p["X"], p["Y" if kind == "mlp" else "y"], p["lr"]
 
-        def run():
-            loss = loss_fn(params, X, T)
-            loss.backward()
-            grads = []
-            for t in params:
-                g = t.grad
-                t.data -= lr * g
-                grads.append(g)
-            return loss.data, grads
+        def run():     # MyGrad replaces .grad on the next backward: nothing to clear
+            return W.backward_sgd_step(loss_fn, params, X, T, lr, clear_grad=False)
         return run, lambda r: W.mlp_outputs(r[0], r[1], [t.data for t in params])
     if kind == "chain":
         x0, ops = p["x"], p["ops"]
 
         def run():
             x = mg.tensor(x0)
-            y = x
-            for i in range(ops):
-                k = i % 5
-                y = (y * W.CHAIN_MUL if k == 0 else y + W.CHAIN_ADD if k == 1 else
-                     mg.tanh(y) if k == 2 else mg.exp(y) if k == 3 else mg.sin(y))
-            v = mg.sum(y)
+            v = mg.sum(W.chain_forward(x, ops, mg.tanh, mg.exp, mg.sin))
             v.backward()
             return v.data, x.grad
         return run, lambda r: {"value": r[0], "grad": r[1]}

@@ -65,20 +65,7 @@ def build(kind, p):
 
         def run():
             x = x0.clone().requires_grad_(True)
-            y = x
-            for i in range(ops):
-                k = i % 5
-                if k == 0:
-                    y = y * W.CHAIN_MUL
-                elif k == 1:
-                    y = y + W.CHAIN_ADD
-                elif k == 2:
-                    y = torch.tanh(y)
-                elif k == 3:
-                    y = torch.exp(y)
-                else:
-                    y = torch.sin(y)
-            v = y.sum()
+            v = W.chain_forward(x, ops, torch.tanh, torch.exp, torch.sin).sum()
             v.backward()
             return v, x.grad
         return run, lambda r: {"value": _np(r[0]), "grad": _np(r[1])}

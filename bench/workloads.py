@@ -218,6 +218,34 @@ def mlp_hvp(params, V, X, Y):
     return [HW1, Hb1, HW2, Hb2, HW3, Hb3]
 
 
+def backward_sgd_step(loss_fn, params, X, T, lr, clear_grad):
+    """loss.backward(), then p.data -= lr·p.grad for Tensor libraries with that API.
+
+    Returns the loss value and the gradients (for the correctness check)."""
+    loss = loss_fn(params, X, T)
+    loss.backward()
+    grads = []
+    for t in params:
+        g = t.grad
+        t.data -= lr * g
+        if clear_grad:
+            t.grad = None
+        grads.append(g)
+    return loss.data, grads
+
+
+def chain_forward(x, ops, tanh, exp, sin):
+    """f_ops(…f_1(x)) with f_i cycling ×c, +c, tanh, exp, sin, in one framework's functions.
+
+    Every framework runs this same loop, so W2 compares the libraries, not the loops.
+    """
+    for i in range(ops):
+        k = i % 5
+        x = (x * CHAIN_MUL if k == 0 else x + CHAIN_ADD if k == 1 else
+             tanh(x) if k == 2 else exp(x) if k == 3 else sin(x))
+    return x
+
+
 def chain_value_grad(x, ops):
     """sum(f_ops(…f_1(x))) with f_i cycling ×c, +c, tanh, exp, sin; value and gradient."""
     saved = []

@@ -176,10 +176,27 @@ def test_cholesky():
 
 
 def test_cholesky_logdet_gradient_matches_slogdet():
-    """2·Σ log diag(L) = log det A, so both routes give A⁻¹ (symmetric, since A is)."""
+    """2·Σ log diag(L) = log det A.  Like NumPy, cholesky reads only A's lower triangle, so
+    the gradient is log det's A⁻¹ folded onto it: 2·A⁻¹ below the diagonal, A⁻¹ on it."""
     a = spd(4, seed=5)
     g = cr.grad(lambda m: 2 * cnp.sum(cnp.log(cnp.einsum("ii->i", la.cholesky(m)))))(a)
-    np.testing.assert_allclose(g, np.linalg.inv(a), rtol=1e-10)
+    inv = np.linalg.inv(a)
+    np.testing.assert_allclose(g, np.tril(2 * inv, -1) + np.diag(np.diag(inv)), rtol=1e-10)
+    gu = cr.grad(lambda m: 2 * cnp.sum(cnp.log(cnp.einsum("ii->i", la.cholesky(m, upper=True)))))(a)
+    np.testing.assert_allclose(gu, np.triu(2 * inv, 1) + np.diag(np.diag(inv)), rtol=1e-10)
+
+
+def test_eigh_and_cholesky_read_one_triangle_like_numpy():
+    rng = np.random.default_rng(3)
+    a = spd(4, seed=6) + np.triu(rng.standard_normal((4, 4)), 1)    # not symmetric
+    for uplo in ("L", "U"):
+        w, v = la.eigh(cr.tensor(a), UPLO=uplo)
+        np.testing.assert_allclose(w.data, np.linalg.eigh(a, UPLO=uplo)[0])
+        np.testing.assert_allclose(la.eigvalsh(cr.tensor(a), UPLO=uplo).data,
+                                   np.linalg.eigvalsh(a, UPLO=uplo))
+        check(lambda m: la.eigvalsh(m, UPLO=uplo) * rand(4), a)   # any direction, not only symmetric
+    np.testing.assert_allclose(la.cholesky(cr.tensor(spd(4) + np.triu(np.ones((4, 4)), 1))).data,
+                               np.linalg.cholesky(spd(4)))
 
 
 def test_eigh():

@@ -9,9 +9,10 @@ The rules need what the derivative itself needs: invertible matrices for inv,
 solve and det; distinct eigenvalues for eigh's vectors; distinct nonzero
 singular values for svd's vectors; full rank for pinv and qr.
 
-eigh and cholesky read the symmetric part (A + Aᵀ)/2 — which is NumPy's
-result for the symmetric matrices they are meant for — so their gradients are
-symmetric, and exact even along non-symmetric perturbations.
+eigh, eigvalsh and cholesky read one triangle of A, as NumPy does (``UPLO``,
+``upper``): the matrix factored is that triangle mirrored, a linear function
+of A, so the gradient lands on that triangle only and the values equal
+NumPy's for every input, symmetric or not.
 """
 from collections import namedtuple
 
@@ -77,9 +78,14 @@ def _square(name, a):
                                  "systems use linalg.pinv or linalg.lstsq")
 
 
-def _np_sym(a):
-    a = np.asarray(a)
-    return 0.5 * (a + np.swapaxes(a, -1, -2))
+def _mirror(a, upper=False):
+    """The symmetric matrix NumPy factors: the lower (or upper) triangle of a, mirrored."""
+    n = _shape(a)[-1]
+    dtype = _dtype(a) if _dtype(a).kind == "f" else np.float64
+    keep, strict = np.tri(n, n, 0, dtype=dtype), np.tri(n, n, -1, dtype=dtype)
+    if upper:
+        keep, strict = keep.T, strict.T
+    return a * keep + _T(a * strict)
 
 
 def _square_op(name, fn, differentiable=True):
@@ -175,14 +181,17 @@ def _cholesky_jvp(t, L, a):
     return matmul(L, phi * matmul(Li, matmul(_sym(t), _T(Li))))
 
 
-_cholesky = _square_op("cholesky", lambda a: np.linalg.cholesky(_np_sym(a)))
+_cholesky = _square_op("cholesky", np.linalg.cholesky)      # of a symmetric (mirrored) matrix
 defvjp(_cholesky, _cholesky_vjp, formulas={0: "sym(L⁻ᵀ·Φ(Lᵀg)·L⁻¹)"})
 defjvp(_cholesky, _cholesky_jvp)
 
 
 def cholesky(a, upper=False):
-    """L with L·Lᵀ = (a + aᵀ)/2 (or Lᵀ with upper=True)."""
-    L = _cholesky(a)
+    """L with L·Lᵀ = a's lower triangle mirrored (with upper=True: U = Lᵀ of the upper one)."""
+    if _plain(a):
+        return np.linalg.cholesky(a, upper=upper) if not _NUMPY1 else np.linalg.cholesky(a)
+    _square("cholesky", a)
+    L = _cholesky(_mirror(a, upper))
     return _T(L) if upper else L
 
 
@@ -207,8 +216,9 @@ def _eigh_v_jvp(t, v, a):
     return matmul(v, f * matmul(_T(v), matmul(_sym(t), v)))
 
 
-_eigh_w = _square_op("eigh_eigenvalues", lambda a: np.linalg.eigh(_np_sym(a))[0])
-_eigh_v = _square_op("eigh_eigenvectors", lambda a: np.linalg.eigh(_np_sym(a))[1])
+# of a symmetric (mirrored) matrix, so the rules may assume symmetry
+_eigh_w = _square_op("eigh_eigenvalues", lambda a: np.linalg.eigh(a)[0])
+_eigh_v = _square_op("eigh_eigenvectors", lambda a: np.linalg.eigh(a)[1])
 defvjp(_eigh_w, _eigh_w_vjp, formulas={0: "V·diag(g)·Vᵀ"})
 defjvp(_eigh_w, _eigh_w_jvp)
 defvjp(_eigh_v, _eigh_v_vjp, formulas={0: "sym(V·(F∘Vᵀg)·Vᵀ), F = 1/(wⱼ−wᵢ)"})
@@ -216,14 +226,27 @@ defjvp(_eigh_v, _eigh_v_jvp)
 
 
 def eigh(a, UPLO="L"):
-    """(w, V) of the symmetric part of a; UPLO is accepted for NumPy's signature and not needed."""
+    """(w, V) of the symmetric matrix in a's lower (UPLO='L') or upper ('U') triangle."""
     if _plain(a):
-        return np.linalg.eigh(_np_sym(a))
-    return EighResult(_eigh_w(a), _eigh_v(a))
+        return np.linalg.eigh(a, UPLO)
+    _square("eigh", a)
+    s = _mirror(a, _upper(UPLO))
+    return EighResult(_eigh_w(s), _eigh_v(s))
 
 
 def eigvalsh(a, UPLO="L"):
-    return _eigh_w(a)
+    """The eigenvalues of the symmetric matrix in a's lower ('L') or upper ('U') triangle."""
+    if _plain(a):
+        return np.linalg.eigvalsh(a, UPLO)
+    _square("eigvalsh", a)
+    return _eigh_w(_mirror(a, _upper(UPLO)))
+
+
+def _upper(uplo):
+    if uplo not in ("L", "U"):
+        raise ChainruleError("linalg.eigh", expected="UPLO='L' or 'U'", actual=repr(uplo),
+                             fix="pick the triangle that holds the matrix")
+    return uplo == "U"
 
 
 # ---------------------------------------------------------------------- svd

@@ -47,6 +47,9 @@ def parse(argv):
                    default=None, metavar="PATH",
                    help="write the results into PATH (default docs/benchmarks.md)")
     p.add_argument("--json", default=None, metavar="PATH", help="also dump the raw results")
+    p.add_argument("--baseline", default=None, metavar="REV",
+                   help="also time chainrule as of git revision REV (a row 'chainrule@REV'), "
+                        "interleaved with today's, for before/after ratios from one run")
     args = p.parse_args(argv)
     args.mode = "tiny" if args.tiny else "quick" if args.quick else "full"
     return args
@@ -58,9 +61,14 @@ class Worker:
 
     def __init__(self, framework, workload, mode, threads, ref_path, log_dir):
         env = dict(os.environ)
-        env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+        path = ROOT
+        framework, _, rev = framework.partition("@")
+        if rev:             # an older chainrule, unpacked by baseline(), shadows this checkout's
+            path = os.path.join(log_dir, "baseline") + os.pathsep + ROOT
+        env["PYTHONPATH"] = path + os.pathsep + env.get("PYTHONPATH", "")
         self.framework = framework
-        self.log = open(os.path.join(log_dir, f"{workload}-{framework}.log"), "w+")
+        self.log = open(os.path.join(log_dir, f"{workload}-{framework}{rev and '-' + rev}.log"),
+                        "w+")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bench.worker", "--framework", framework, "--workload",
              workload, "--mode", mode, "--threads", str(threads), "--ref", ref_path],
@@ -150,6 +158,18 @@ def run_workload(name, frameworks, args, tmp):
     return results
 
 
+def baseline(rev, tmp):
+    """Unpack chainrule/ as of ``rev`` into tmp/baseline; returns the short revision name."""
+    short = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", rev], check=True,
+                           capture_output=True, text=True).stdout.strip()
+    dest = os.path.join(tmp, "baseline")
+    os.makedirs(dest)
+    archive = subprocess.run(["git", "-C", ROOT, "archive", rev, "chainrule"], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", dest], input=archive, check=True)
+    return short
+
+
 def main(argv=None):
     args = parse(argv)
     from bench import report
@@ -166,6 +186,9 @@ def main(argv=None):
     started = time.time()
     results = {}
     with tempfile.TemporaryDirectory(prefix="chainrule-bench-") as tmp:
+        if args.baseline:
+            frameworks.insert(frameworks.index("chainrule") + 1 if "chainrule" in frameworks
+                              else 1, f"chainrule@{baseline(args.baseline, tmp)}")
         for name in names:
             print(f"[{time.time() - started:6.1f}s] {name}: {W.SPECS[name]['title']} "
                   f"({W.SPECS[name]['dtype']}, {args.mode})", file=sys.stderr, flush=True)

@@ -11,7 +11,8 @@
     cr.grad(lambda w: cnp.sum(w ** 2))(np.ones(3))   # JAX style: array([2., 2., 2.])
 """
 from .core import tensor as _tensor_module
-from .core.errors import ChainruleError, ChainruleTypeError
+from .core.anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
+from .core.errors import ChainruleError, ChainruleTypeError, ChainruleWarning, TensorConversionError
 from .core.state import enable_grad, is_grad_enabled, no_grad
 from .core.tensor import Tensor, tensor
 from .core.transforms import (grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, value_and_grad,
@@ -42,4 +43,6 @@ def __getattr__(name):
 __all__ = ["Tensor", "tensor", "grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacrev",
            "jacfwd", "hessian", "hvp", "no_grad", "enable_grad", "is_grad_enabled",
            "custom_vjp", "custom_jvp", "check_grad", "ChainruleError", "ChainruleTypeError",
+           "ChainruleWarning", "TensorConversionError", "AnomalyError", "detect_anomaly",
+           "is_anomaly_enabled",
            "numpy", "functional", "__version__"]

@@ -150,11 +150,13 @@ def test_check_fails_with_exit_1_on_a_wrong_rule(capfd, monkeypatch):
     import chainrule as cr
     import chainrule.numpy as cnp
 
-    @cr.custom_vjp
+    @cr.custom_jvp              # a rule for both modes, off by a factor of 2
     def bad_sin(x):
         return cnp.sin(x)
 
-    bad_sin.defvjp(lambda x: (cnp.sin(x), x), lambda x, g: (g * 2.0 * cnp.cos(x),))
+    @bad_sin.defjvp
+    def _(primals, tangents):
+        return bad_sin(primals[0]), tangents[0] * 2.0 * cnp.cos(primals[0])
     monkeypatch.setitem(E.FUNCTIONS, "sin", bad_sin)
     code, out, _ = _run(capfd, "check", "sin(x)", "--at", "x=0.3", "--order", "1")
     assert code == 1 and "FAILED" in out and " NO" in out

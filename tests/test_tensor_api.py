@@ -11,7 +11,9 @@ def test_attributes():
     t = cr.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
     assert t.shape == (2, 3) and t.ndim == 2 and t.size == 6 and t.dtype == np.float64
     assert t.T.shape == (3, 2) and len(t) == 2
-    assert isinstance(t.numpy(), np.ndarray) and t.is_leaf and t.grad is None
+    assert isinstance(t.detach().numpy(), np.ndarray) and t.is_leaf and t.grad is None
+    with pytest.raises(TypeError, match="detach"):       # PyTorch's rule: it would lose the grad
+        t.numpy()
     assert cr.tensor(2.5).item() == 2.5 and float(cr.tensor(2.5)) == 2.5
     d = t.detach()
     assert not d.requires_grad and d.is_leaf

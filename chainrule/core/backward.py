@@ -12,31 +12,32 @@ import operator
 import numpy as np
 
 from . import state
+from .anomaly import check_gradient
 from .errors import ChainruleError, ChainruleTypeError, describe
-from .primitive import Primitive, fit_grad, has_open_level
-from .tensor import Tensor
+from .primitive import Primitive, fit_grad
+from .tensor import Tensor, has_open_level
 
-# Observers of the backward pass (explain.trace, explain.kinks): called as
-# hook(node, upstream_gradient, [(input, gradient_sent), ...]).
-hooks = []
+# Observers of the backward pass (explain.trace, explain.kinks, anomaly mode) are called as
+# hook(node, upstream_gradient, [(input, gradient_sent), ...]); each thread has its own list.
+_state = state.local
 
 
 class Observer:
-    """Base for ``with`` blocks that watch every backward pass run inside them.
+    """Base for ``with`` blocks that watch every backward pass run inside them (in this thread).
 
     Subclasses define ``_hook(node, upstream, sent)``.
     """
-    _active = False
+    _hooks = None
 
     def __enter__(self):
-        hooks.append(self._hook)
-        self._active = True
+        self._hooks = _state.hooks
+        self._hooks.append(self._hook)
         return self
 
     def __exit__(self, *exc):
-        if self._active:
-            hooks.remove(self._hook)
-            self._active = False
+        if self._hooks is not None:
+            self._hooks.remove(self._hook)
+            self._hooks = None
         return False
 
 
@@ -83,6 +84,12 @@ _seq = operator.attrgetter("_seq")
 
 def _seed(out, gradient, op="backward"):
     if gradient is None:
+        if out.data.dtype.kind == "c":
+            raise ChainruleTypeError(
+                op, message="grad can be implicitly created only for a real scalar output",
+                expected="a real scalar (a loss)", actual=f"output of {describe(out.data)}",
+                fix="reduce to a real number first (e.g. (z.abs() ** 2).sum()), or pass "
+                    "gradient=<complex array of the output's shape>")
         if out.data.size != 1:
             raise ChainruleError(
                 op, message="grad can be implicitly created only for a scalar output",
@@ -117,28 +124,63 @@ def backward(out, gradient=None, retain_graph=None, create_graph=False):
     seed = _seed(out, gradient)
     if create_graph and not isinstance(seed, Tensor):
         seed = Tensor(seed)
-    grads = run_backward(out, seed, create_graph=create_graph, free=not retain_graph)
-    given = set()
-    for t, g in grads:
-        if not create_graph:
-            if isinstance(g, Tensor):
-                g = g.data
-            if type(g) is not np.ndarray:
-                g = np.asarray(g)
-            # a rule may hand the same array to several inputs (x + y): never let two
-            # .grad attributes share memory, since optimizers update them in place
-            if id(g) in given or g.base is not None or not g.flags.writeable:
-                g = g.copy()
-            given.add(id(g))
+    retained = [] if not create_graph else None
+    grads = run_backward(out, seed, create_graph=create_graph, free=not retain_graph,
+                         retained=retained)
+    if create_graph:
+        for t, g in grads:
+            t.grad = g if t.grad is None else t.grad + g
+        return
+    # a rule may hand the same array to several inputs (x + y), or pass the seed straight
+    # through: no two .grad attributes, nor a .grad and the seed, may share memory, since
+    # optimizers update them in place
+    values = [g.data if isinstance(g, Tensor) else g for _, g in grads + retained]
+    values = hand_over(values, taken=(gradient,))
+    for (t, _), g in zip(grads + retained, values):
         t.grad = g if t.grad is None else t.grad + g
 
 
-def run_backward(out, seed, create_graph=False, free=False, inputs=None):
-    """The chain rule.  Returns [(tensor, gradient)] for leaves (or for ``inputs``)."""
+def _root(a):
+    """The object that owns ``a``'s memory (two arrays can share memory only if it is the same)."""
+    while isinstance(a, _ndarray) and a.base is not None:
+        a = a.base
+    return a
+
+
+def hand_over(values, taken=()):
+    """Results as the user receives them: writeable arrays that share memory with nothing else
+    handed out (each other, the seed, the inputs in ``taken``).
+
+    Rules pass gradients through by reference where they can (add's rule returns its
+    upstream gradient twice), which keeps the backward pass free of copies; the copies
+    happen here, only for the arrays that need them.
+    """
+    roots = {id(_root(x)) for x in taken if isinstance(x, _ndarray)}
+    out = []
+    for v in values:
+        if type(v) is not _ndarray:          # Tensors (an outer transform is still at work),
+            out.append(v)                    # scalars (immutable), None
+            continue
+        r = id(_root(v))
+        if r in roots or not v.flags.writeable:
+            v = v.copy()
+            r = id(v)
+        roots.add(r)
+        out.append(v)
+    return out
+
+
+def run_backward(out, seed, create_graph=False, free=False, inputs=None, retained=None):
+    """The chain rule.  Returns [(tensor, gradient)] for leaves (or for ``inputs``).
+
+    Intermediates that asked for ``retain_grad`` get their gradient too, in ``.grad``
+    (or, when ``retained`` is a list, as (tensor, gradient) pairs appended to it).
+    """
     stop = None if inputs is None else set(inputs)
     order = toposort(out, stop)
-    if stop is None and not create_graph and not hooks:
-        return _first_order(order, {out: seed}, free)
+    hooks, anomaly = _state.hooks, _state.anomaly
+    if stop is None and not create_graph and not hooks and not anomaly:
+        return _first_order(order, {out: seed}, free, retained)
     relevant = None if stop is None else _depends_on(order, stop)
     grads = {out: seed}
     owned = set()                     # gradient arrays we made, so may add into in place
@@ -154,14 +196,15 @@ def run_backward(out, seed, create_graph=False, free=False, inputs=None):
         if op is FREED:
             _freed()
         if t._retain:
-            t.grad = (g.data if isinstance(g, Tensor) and not create_graph else g) \
-                if t.grad is None else t.grad + g
+            _retain(t, g.data if isinstance(g, Tensor) and not create_graph else g, retained)
         args, ans = (t._args, t) if create_graph else (t._raw, t.data)
         sent = [] if hooks else None
         for i, a in t._parents:
             if relevant is not None and a not in relevant or not a.requires_grad:
                 continue
             pg = _vjp(op, i, g, ans, args, t._kw, a)
+            if anomaly:
+                check_gradient(t, i, pg)
             if sent is not None:
                 sent.append((a, pg))
             _accumulate(grads, owned, a, pg)
@@ -173,7 +216,14 @@ def run_backward(out, seed, create_graph=False, free=False, inputs=None):
     return results
 
 
-def _first_order(order, grads, free):
+def _retain(t, g, retained):
+    if retained is not None:
+        retained.append((t, g))
+    else:
+        t.grad = g if t.grad is None else t.grad + g
+
+
+def _first_order(order, grads, free, retained=None):
     """The same loop for the common case (plain arrays, every leaf, no observers), kept tight.
 
     It inlines ``_vjp`` and ``_accumulate`` on purpose: one Python call less per edge is
@@ -193,7 +243,7 @@ def _first_order(order, grads, free):
         if op is FREED:
             _freed()
         if t._retain:
-            t.grad = g if t.grad is None else t.grad + g
+            _retain(t, g, retained)
         args, ans, kw, rules = t._raw, t.data, t._kw, op.vjps
         for i, a in t._parents:
             if not a.requires_grad:
@@ -220,7 +270,7 @@ def _first_order(order, grads, free):
                     owned.add(a)
         if free:
             t._op = FREED
-            t._args = t._raw = t._kw = t._parents = None
+            t._args = t._raw = t._kw = t._parents = t._guard = None
     return results
 
 
@@ -258,7 +308,7 @@ def _accumulate(grads, owned, a, pg):
 
 def _free(t):
     t._op = FREED
-    t._args = t._raw = t._kw = t._parents = None
+    t._args = t._raw = t._kw = t._parents = t._guard = None
 
 
 _ndarray = np.ndarray
@@ -285,7 +335,7 @@ def outer_active(out, inputs):
     differentiate them (create_graph); the backward pass itself needs recording
     only for an outer reverse mode.  Otherwise plain arrays are faster.
     """
-    levels = state.open_levels
+    levels = _state.levels
     fw = bool(levels) and (has_open_level(out) or any(has_open_level(t) for t in inputs))
     tape = any(t._op is not None for t in inputs)      # an input linked to an outer variable
     if tape and (fw or not levels):
@@ -306,8 +356,12 @@ def outer_active(out, inputs):
     return tape, fw
 
 
-def grad_of(out, inputs, seed=None, create_graph=None, op="grad"):
-    """d(out)/d(inputs) without touching ``.grad`` (what the functional transforms use)."""
+def grad_of(out, inputs, seed=None, create_graph=None, op="grad", missing=None):
+    """d(out)/d(inputs) without touching ``.grad`` (what the functional transforms use).
+
+    An input the output does not depend on gets zeros; its index is appended to
+    ``missing`` when a list is given (so a transform can say so).
+    """
     if create_graph is None:
         tape, fw = outer_active(out, inputs)
         create_graph, record = tape or fw, tape
@@ -323,10 +377,12 @@ def grad_of(out, inputs, seed=None, create_graph=None, op="grad"):
         with state.enable_grad() if record else state.no_grad():
             found = dict(run_backward(out, seed, create_graph=create_graph, inputs=inputs))
     result = []
-    for t in inputs:
+    for k, t in enumerate(inputs):
         g = found.get(t)
         if g is None:
             g = np.zeros_like(t.data)
+            if missing is not None:
+                missing.append(k)
         if isinstance(g, Tensor) and not create_graph:
             g = g.data
         result.append(g)
@@ -340,6 +396,12 @@ def check_scalar_output(out, op):
             op, message="the function's output must be floating point",
             expected="a float scalar (a loss)", actual=f"{describe(data)}",
             fix="return a float value; comparisons and integer casts have no gradient")
+    if data.dtype.kind == "c":
+        raise ChainruleTypeError(
+            op, message="the function's output is complex, and a complex number has no gradient",
+            expected="a real scalar output (as in JAX and autograd)", actual=describe(data),
+            fix="return a real number, e.g. cnp.abs(z) ** 2 or the real part; for the derivative "
+                "of a complex function use chainrule.jvp or chainrule.vjp")
     if data.size != 1:
         raise ChainruleTypeError(
             op, message="the function must return a scalar",

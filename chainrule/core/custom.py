@@ -16,15 +16,18 @@
 from __future__ import annotations
 
 import functools
+import threading
 
 import numpy as np
 
 from .backward import grad_of
 from .state import enable_grad
-from .errors import ChainruleError
-from .primitive import Primitive, apply
+from .errors import ChainruleError, ChainruleTypeError
+from .primitive import Primitive
 from .pytree import flatten, unflatten
-from .tensor import Tensor, is_active
+from .tensor import Tensor, has_open_level, is_active
+
+_in_fwd = threading.local()      # ids of the custom_vjp functions whose fwd is running here
 
 
 def _any_active(args):
@@ -32,7 +35,7 @@ def _any_active(args):
 
 
 def _forward_mode(args):
-    return any(isinstance(a, Tensor) and a._fw is not None for a in args)
+    return any(isinstance(a, Tensor) and has_open_level(a) for a in args)
 
 
 class custom_vjp:
@@ -55,10 +58,26 @@ class custom_vjp:
         if self.fwd is None:
             raise ChainruleError(f"custom_vjp {self.fun.__name__}", message="no rule defined",
                                  fix="call f.defvjp(fwd, bwd) before using f")
-        if not _any_active(args) or _forward_mode(args):
-            # nothing to differentiate, or forward mode: differentiate the implementation itself
+        running = getattr(_in_fwd, "ids", None)
+        if running is None:
+            running = _in_fwd.ids = set()
+        if not _any_active(args) or id(self) in running:
+            # nothing to differentiate, or fwd computing f's value by calling f (the JAX idiom)
             return self.fun(*args)
-        out, res = self.fwd(*args)
+        if _forward_mode(args):
+            raise ChainruleTypeError(
+                f"custom_vjp {self.fun.__name__}",
+                message="has only a reverse-mode rule, and forward mode (jvp, hvp, hessian, "
+                        "jacfwd) would silently differentiate its implementation instead",
+                expected="reverse mode: grad, vjp, jacrev (reverse over reverse works too)",
+                actual="an argument carrying a forward-mode tangent",
+                fix="define the function with chainrule.custom_jvp (its rule serves reverse mode "
+                    "too), or use reverse mode, e.g. cr.jacrev(cr.grad(f)) for a Hessian")
+        running.add(id(self))
+        try:
+            out, res = self.fwd(*args)
+        finally:
+            running.discard(id(self))
         out_data = out.data if isinstance(out, Tensor) else np.asarray(out)
         bwd, name = self.bwd, self.fun.__name__
 
@@ -78,7 +97,7 @@ class custom_vjp:
 
         op = Primitive(name, lambda *a: out_data)
         op.vjp = vjp
-        return apply(op, *args)
+        return op(*args)
 
 
 class custom_jvp:
@@ -132,7 +151,7 @@ class custom_jvp:
         op = Primitive(self.fun.__name__, lambda *p: out_data)
         op.jvp = jvp
         op.vjp = vjp
-        return apply(op, *args)
+        return op(*args)
 
 
 def _data(x):

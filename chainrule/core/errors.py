@@ -33,6 +33,15 @@ def describe(x):
     return f"shape {tuple(shape)} {dtype}"
 
 
+class TensorConversionError(ChainruleTypeError):
+    """A Tensor that needs gradients was about to become a plain ndarray (losing them)."""
+
+
+class ChainruleWarning(UserWarning):
+    """Something legal that is probably not what was meant (e.g. a gradient that is zero
+    because the output does not depend on the input)."""
+
+
 class ChainruleIndexError(ChainruleError, IndexError):
     """An index out of range or of the wrong kind."""
 

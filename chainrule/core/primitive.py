@@ -22,9 +22,9 @@ import itertools
 
 import numpy as np
 
-from . import state
-from .errors import ChainruleError, op_error
-from .tensor import Tensor
+from . import saved, state
+from .errors import ChainruleError, TensorConversionError, op_error
+from .tensor import Tensor, has_open_level, needs_grad_now
 
 _ndarray = np.ndarray
 
@@ -99,6 +99,9 @@ def defjvp_argnum(op, rule):
 
 # --------------------------------------------------------------------- dispatch
 _next_seq = itertools.count(1).__next__
+_state = state.local
+_recording = state.grad_enabled.get
+sequence_to_tensor = None   # set by ops/construction.py: a (nested) list holding Tensors -> Tensor
 
 
 def apply(op, *args, **kwargs):
@@ -124,9 +127,14 @@ def apply(op, *args, **kwargs):
                 forward = True
         i += 1
     if raw is None:                          # plain NumPy call: the fast path rules rely on
-        return op.fn(*args, **kwargs)
+        try:
+            return op.fn(*args, **kwargs)
+        except TensorConversionError:        # a list holding Tensors reached NumPy
+            return _through_sequences(op, args, kwargs)
     try:
         out = op.fn(*raw, **kwargs)
+    except TensorConversionError:
+        return _through_sequences(op, args, kwargs)
     except (ValueError, TypeError, IndexError) as e:
         raise op_error(op, raw, e) from None
     if type(out) is not _ndarray:
@@ -137,7 +145,7 @@ def apply(op, *args, **kwargs):
     t._fw = None
     t._retain = False
     t.name = None
-    if parents is not None and state.grad_enabled and op.differentiable and out.dtype.kind in "fc":
+    if parents is not None and _recording() and op.differentiable and out.dtype.kind in "fc":
         t.requires_grad = True
         t._op = op
         t._args = args
@@ -145,9 +153,20 @@ def apply(op, *args, **kwargs):
         t._kw = kwargs
         t._parents = parents
         t._seq = _next_seq()
+        n = len(parents)
+        if n != i:                          # constants among the arguments: any arrays?
+            if i == 2 and n == 1:           # x (op) c, the usual case: a quicker look
+                c = args[1 - parents[0][0]]
+                if type(c) is _ndarray or isinstance(c, Tensor):
+                    _protect_constants(t, args)
+            else:
+                for a in args:
+                    if type(a) is _ndarray or isinstance(a, Tensor) and not a.requires_grad:
+                        _protect_constants(t, args)
+                        break
     else:
         t.requires_grad = False
-        t._op = t._args = t._raw = t._kw = t._parents = None
+        t._op = t._args = t._raw = t._kw = t._parents = t._guard = None
         t._seq = 0
     if forward and op.differentiable and out.dtype.kind in "fc":
         _push_tangents(t, op, args, kwargs)
@@ -156,6 +175,65 @@ def apply(op, *args, **kwargs):
 
 _new = Tensor.__new__
 Primitive.__call__ = apply
+
+
+_COPY_LIMIT = 1 << 14       # bytes: smaller constants are copied, larger ones held read-only
+
+
+def _protect_constants(t, args):
+    """Keep the constants a new node saved safe from the caller's later writes.
+
+    The backward pass reads them again, so ``c[0] = 100`` between ``y = x * c`` and
+    ``y.backward()`` must not change the gradient.  A small array is copied (cheaper than
+    tracking it); a large one, or a constant Tensor's data, is made read-only until the node
+    is freed (core/saved.py), so the write fails loudly instead.
+    """
+    held, copied = None, None
+    for k, a in enumerate(args):
+        if type(a) is _ndarray:
+            if a.nbytes <= _COPY_LIMIT and (a.flags.writeable or a.base is not None):
+                if copied is None:
+                    copied = list(args)
+                copied[k] = t._raw[k] = a.copy()
+                continue
+        elif isinstance(a, Tensor) and not a.requires_grad:
+            a = a.data
+        else:
+            continue
+        if held is None:
+            held = [a]
+        else:
+            held.append(a)
+    if copied is not None:
+        t._args = tuple(copied)
+    t._guard = None if held is None else saved.hold(held)
+
+
+def _holds_active(obj):
+    if isinstance(obj, Tensor):
+        return needs_grad_now(obj)
+    return isinstance(obj, (list, tuple)) and any(_holds_active(o) for o in obj)
+
+
+def _through_sequences(op, args, kwargs):
+    """Retry ``op`` with each (nested) list or tuple holding Tensors stacked into one Tensor.
+
+    NumPy would have turned the list into a plain array, dropping the gradients of the
+    Tensors inside; stacked first, they stay on the tape.  Only reached when that
+    conversion was refused, so it costs nothing on the usual path.
+    """
+    new = [sequence_to_tensor(a) if type(a) in (list, tuple) and _holds_active(a) else a
+           for a in args]
+    if any(n is not a for n, a in zip(new, args)):
+        return apply(op, *new, **kwargs)
+    where = next((f"keyword argument {k}=" for k, v in kwargs.items() if _holds_active(v)), None)
+    raise TensorConversionError(
+        op.name, message="a Tensor that needs gradients reached NumPy where chainrule cannot "
+                         "follow it" + (f" (as {where})" if where else ""),
+        expected="Tensors as positional arguments (alone, or in lists of arrays)",
+        actual=where or "a Tensor hidden inside another kind of object",
+        fix="pass the Tensor positionally (the chainrule.numpy function takes NumPy's names "
+            "positionally too), or pass t.detach() if it should be a constant")
 
 
 # ------------------------------------------------------------------ forward mode
@@ -170,7 +248,7 @@ def _push_tangents(out, op, args, kwargs):
     for a in args:
         if isinstance(a, Tensor) and a._fw is not None:
             levels.update(a._fw)
-    levels.intersection_update(state.open_levels)   # tangents of finished jvp calls are inert
+    levels.intersection_update(_state.levels)   # tangents of finished (or other threads') jvps are inert
     if not levels:
         return
     if op.jvp is None:
@@ -196,11 +274,6 @@ def _push_tangents(out, op, args, kwargs):
     out._fw = tangents or None
 
 
-def has_open_level(t):
-    """Whether ``t`` carries a tangent of a jvp call that is still running."""
-    return t._fw is not None and any(j in state.open_levels for j in t._fw)
-
-
 def strip_levels(a, k):
     """``a`` without the tangents of levels >= k (an alias that stays on the tape)."""
     if not isinstance(a, Tensor) or a._fw is None or max(a._fw) < k:
@@ -217,7 +290,8 @@ def alias(a, fw):
     t._retain = False
     t.name = a.name
     t._fw = fw
-    if a.requires_grad and state.grad_enabled:
+    t._guard = None
+    if a.requires_grad and _recording():
         t.requires_grad = True
         t._op = identity
         t._args = (a,)

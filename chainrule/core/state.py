@@ -1,47 +1,86 @@
-"""Process-wide switches: whether operations are recorded, and which jvp levels are open."""
-import contextlib
+"""Per-thread switches: whether operations are recorded, which jvp levels are open, who observes.
 
-grad_enabled = True
-open_levels = []       # ids of the jvp calls now running, outermost first
-_last_level = 0        # ids are never reused, so a tangent left over from a finished jvp is inert
+Like PyTorch's grad mode, this state belongs to the thread that set it: a
+``no_grad()`` block or a running ``jvp`` in one thread never changes what
+another thread computes.  A new thread starts with recording on, no open
+levels, no observers, and anomaly detection as ``CHAINRULE_DETECT_ANOMALY``
+says.
+
+Context managers keep what they replaced on a per-thread stack, so each exit
+restores exactly the value its own entry found, also when the same
+``@no_grad()`` instance is re-entered (recursion) or used by several threads.
+"""
+import contextlib
+import contextvars
+import itertools
+import os
+import threading
+
 Tensor = None          # set by tensor.py (avoids an import cycle in hot paths)
 
+ANOMALY_FROM_ENV = os.environ.get("CHAINRULE_DETECT_ANOMALY", "").strip().lower() not in (
+    "", "0", "false", "no", "off")
 
-class no_grad(contextlib.ContextDecorator):
-    """Run code without recording it for backward (like ``torch.no_grad``)."""
+
+# Recording is checked on every operation, so it is a context variable (the cheapest per-thread
+# read); a new thread starts with a fresh context, so with recording on.
+grad_enabled = contextvars.ContextVar("chainrule_grad_enabled", default=True)
+
+
+class _ThreadState(threading.local):
+    def __init__(self):
+        self.levels = []          # ids of the jvp calls now running in this thread, outermost first
+        self.hooks = []           # backward observers (explain.trace, explain.kinks, anomaly mode)
+        self.anomaly = ANOMALY_FROM_ENV
+        self.saved = []           # what each open context manager replaced, innermost last
+        self.scopes = []          # holds made inside each running transform (core/saved.py)
+        self.quiet = 0            # > 0: transforms called by other transforms, which report themselves
+
+
+local = _ThreadState()
+_level_ids = itertools.count(1)   # never reused, so a tangent left over from a finished jvp is inert
+
+
+class _GradMode(contextlib.ContextDecorator):
+    _enabled = None
 
     def __enter__(self):
-        global grad_enabled
-        self._prev = grad_enabled
-        grad_enabled = False
+        local.saved.append(grad_enabled.set(self._enabled))
         return self
 
     def __exit__(self, *exc):
-        global grad_enabled
-        grad_enabled = self._prev
+        grad_enabled.reset(local.saved.pop())
         return False
 
 
-class enable_grad(no_grad):
-    """Turn recording back on inside a ``no_grad`` block."""
+class no_grad(_GradMode):
+    """Run code without recording it for backward (like ``torch.no_grad``), in this thread."""
+    _enabled = False
 
-    def __enter__(self):
-        global grad_enabled
-        self._prev = grad_enabled
-        grad_enabled = True
-        return self
+
+class enable_grad(_GradMode):
+    """Turn recording back on inside a ``no_grad`` block (this thread only)."""
+    _enabled = True
 
 
 def is_grad_enabled():
-    return grad_enabled
+    return grad_enabled.get()
+
+
+def open_levels():
+    """The jvp levels running in this thread (the list itself: callers must not modify it)."""
+    return local.levels
 
 
 def push_level():
-    global _last_level
-    _last_level += 1
-    open_levels.append(_last_level)
-    return _last_level
+    level = next(_level_ids)
+    local.levels.append(level)
+    return level
 
 
-def pop_level():
-    open_levels.pop()
+def pop_level(level):
+    levels = local.levels
+    if levels and levels[-1] == level:
+        levels.pop()
+    else:                       # never leave a level open, even if exits were out of order
+        levels.remove(level)

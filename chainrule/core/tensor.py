@@ -18,7 +18,7 @@ from .errors import ChainruleError
 
 class Tensor:
     __slots__ = ("data", "grad", "requires_grad", "_op", "_args", "_raw", "_kw", "_parents",
-                 "_seq", "_fw", "_retain", "name", "__weakref__")
+                 "_seq", "_fw", "_retain", "_guard", "_site", "name", "__weakref__")
 
     __array_priority__ = 1000  # so ndarray (op) Tensor defers to Tensor
 
@@ -42,6 +42,7 @@ class Tensor:
         self._seq = 0          # creation order: parents always have smaller numbers
         self._fw = None
         self._retain = False
+        self._guard = None     # keeps the caller arrays this node saved read-only (core/saved.py)
         self.name = name
         if requires_grad:
             self.requires_grad_(True)
@@ -86,6 +87,8 @@ class Tensor:
 
     # ------------------------------------------------------------ array facts
     shape = property(lambda self: self.data.shape)
+    flags = property(lambda self: self.data.flags, doc="the array's flags (read them; NumPy "
+                                                         "functions such as isfortran do)")
     dtype = property(lambda self: self.data.dtype)
     ndim = property(lambda self: self.data.ndim)
     size = property(lambda self: self.data.size)
@@ -97,16 +100,45 @@ class Tensor:
         return self.data.item()
 
     def numpy(self):
+        """The values as an ndarray; refused while gradients would be lost (as in PyTorch)."""
+        if self.requires_grad or self._fw is not None:
+            _refuse_conversion(self, "Tensor.numpy")
         return self.data
 
     def tolist(self):
         return self.data.tolist()
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+        # NumPy calls this to turn a Tensor (or a list holding one) into a plain array: the
+        # gradient would silently stop here, so a Tensor that needs one refuses
+        if self.requires_grad or self._fw is not None:
+            _refuse_conversion(self, None)
+        data = self.data if dtype is None else self.data.astype(dtype, copy=False)
+        return data.copy() if copy else data
+
+    def __dlpack__(self, *args, **kwargs):
+        if self.requires_grad or self._fw is not None:
+            _refuse_conversion(self, "Tensor.__dlpack__")
+        return self.data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self.data.__dlpack_device__()
+
+    def __buffer__(self, flags):           # Python ≥ 3.12: np.frombuffer, memoryview
+        if self.requires_grad or self._fw is not None:
+            _refuse_conversion(self, "Tensor.__buffer__")
+        return memoryview(self.data)
 
     def __float__(self):
+        # float(t), np.float64(t), math.exp(t): a number that forgets where it came from
+        if self.requires_grad or self._fw is not None:
+            _refuse_conversion(self, "float")
         return float(self.data)
+
+    def __complex__(self):
+        if self.requires_grad or self._fw is not None:
+            _refuse_conversion(self, "complex")
+        return complex(self.data)
 
     def __int__(self):
         return int(self.data)
@@ -162,6 +194,60 @@ def _flat(seq):
 def is_active(x):
     """True if ``x`` is a Tensor some derivative is being taken through."""
     return isinstance(x, Tensor) and (x.requires_grad or x._fw is not None)
+
+
+def has_open_level(t):
+    """Whether ``t`` carries a tangent of a jvp call still running in this thread."""
+    if t._fw is None:
+        return False
+    levels = state.local.levels
+    return any(j in levels for j in t._fw)
+
+
+def needs_grad_now(t):
+    """Whether turning ``t`` into plain values would lose a derivative being taken now."""
+    if has_open_level(t):
+        return True
+    return t.requires_grad and state.grad_enabled.get() and \
+        getattr(t._op, "name", None) != "freed"      # a freed graph has nothing left to lose
+
+
+def _numpy_caller():
+    """The NumPy function the user called that is converting a Tensor, if any (for the message)."""
+    import sys
+    f, found = sys._getframe(2), None
+    while f is not None:
+        mod = f.f_globals.get("__name__", "")
+        if mod == "numpy" or mod.startswith("numpy."):
+            found = f"np.{f.f_code.co_name}"        # the outermost NumPy frame wins
+        elif not mod.startswith("chainrule"):
+            break
+        f = f.f_back
+    return found
+
+
+def _refuse_conversion(t, op):
+    if not needs_grad_now(t):
+        return
+    from .errors import TensorConversionError, describe
+    op = op or _numpy_caller() or "np.asarray"
+    name = op.rsplit(".", 1)[-1]
+    why = "carries a forward-mode tangent (inside jvp)" if has_open_level(t) else "requires grad"
+    if op == "Tensor.numpy":
+        use = "use t.detach().numpy() for the values"
+    elif op in ("float", "complex"):
+        use = ("to log a value use t.item() (a plain number, on purpose); keep computing with "
+               "the Tensor itself (or cnp.astype) where the result needs the gradient")
+    else:
+        use = (f"call the chainrule.numpy function (cnp.{name}) or build lists with "
+               f"cnp.stack/cnp.array")
+    raise TensorConversionError(
+        op, message="a Tensor that needs gradients cannot become a plain NumPy array: the "
+                    "derivative would silently stop there",
+        expected="chainrule functions on Tensors, or plain arrays",
+        actual=f"a Tensor of {describe(t.data)} that {why}",
+        fix=f"{use} so the gradient flows; to use the value as a constant, pass t.detach() "
+            f"(or t.data); for a Python number use float(t) or t.item()")
 
 
 state.Tensor = Tensor
@@ -253,14 +339,26 @@ def _plain_index(index):
 
 
 def __setitem__(self, index, value):
-    if self.requires_grad or isinstance(value, Tensor) and value.requires_grad:
-        from .errors import ChainruleTypeError
+    from .errors import ChainruleTypeError
+    if is_active(self) or is_active(value):
+        which = "its value" if is_active(value) and not is_active(self) else "the Tensor"
         raise ChainruleTypeError(
             "Tensor.__setitem__", message="in-place assignment would corrupt recorded gradients",
-            expected="a Tensor outside the graph", actual="a Tensor that requires grad",
-            fix="build a new Tensor instead, e.g. cnp.where(mask, value, t), or assign into "
-                "t.data under no_grad() for parameter updates")
-    self.data[_plain_index(index)] = value.data if isinstance(value, Tensor) else value
+            expected="a Tensor outside the graph, and a value that needs no gradient",
+            actual=f"{which} requires grad or carries a forward-mode tangent",
+            fix="build a new Tensor instead, e.g. cnp.where(mask, value, t) or "
+                "cnp.concatenate([...]); assign into t.data under no_grad() for parameter updates")
+    try:
+        self.data[_plain_index(index)] = value.data if isinstance(value, Tensor) else value
+    except ValueError as e:
+        if self.data.flags.writeable:
+            raise
+        raise ChainruleTypeError(
+            "Tensor.__setitem__", message="these values are saved by a recorded operation that "
+                                          "still needs them for backward",
+            expected="a Tensor no live graph has saved", actual=f"read-only data ({e})",
+            fix="call backward() (or drop the results that use it) first, or assign into a copy: "
+                "t = t.copy()") from None
 
 
 Tensor.__setitem__ = __setitem__

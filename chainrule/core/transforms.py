@@ -10,34 +10,37 @@ from __future__ import annotations
 
 import functools
 import numbers
+import warnings
 
 import numpy as np
 
-from . import state
-from .backward import check_scalar_output, grad_of, toposort
-from .errors import ChainruleError, ChainruleTypeError, describe
-from .primitive import alias, has_open_level, strip_levels
-from .pytree import flatten, unflatten
-from .tensor import Tensor, is_active
+from . import saved, state
+from .backward import check_scalar_output, grad_of, hand_over, toposort
+from .errors import ChainruleError, ChainruleTypeError, ChainruleWarning, describe
+from .primitive import alias, strip_levels
+from .pytree import flatten, tree_map, unflatten
+from .tensor import Tensor, has_open_level, is_active
 
 
 # ------------------------------------------------------------------- helpers
 def _as_float_array(x, op):
+    """``x`` as something to differentiate with respect to: only floating point (as in JAX)."""
     if isinstance(x, Tensor):
-        return x
-    if isinstance(x, bool) or isinstance(x, np.bool_):
-        raise ChainruleTypeError(op, message="cannot differentiate with respect to a bool",
-                                 expected="a float value", actual=repr(x),
-                                 fix="pass a float, e.g. 1.0")
-    if isinstance(x, numbers.Integral):
-        return np.asarray(float(x))
-    arr = np.asarray(x)
+        arr = x.data
+    elif isinstance(x, (bool, np.bool_, numbers.Integral)):
+        raise ChainruleTypeError(
+            op, message="inputs to differentiate must be floating point",
+            expected="a float value (integers and bools have no derivative)",
+            actual=f"{type(x).__name__} {x!r}",
+            fix=f"pass a float, e.g. {float(x)!r} instead of {x!r}")
+    else:
+        arr = np.asarray(x)
     if arr.dtype.kind not in "fc":
         raise ChainruleTypeError(
             op, message="inputs to differentiate must be floating point",
             expected="float16/32/64 (or complex) values", actual=describe(arr),
-            fix="convert it, e.g. x.astype(float) or np.asarray(x, dtype=float)")
-    return arr
+            fix="convert it, e.g. x.astype(float) or np.asarray(x, dtype=float) (3.0, not 3)")
+    return x if isinstance(x, Tensor) else arr
 
 
 def _wrap_leaf(x, op):
@@ -98,6 +101,49 @@ def _out_value(out):
     return Tensor(np.asarray(out))
 
 
+def _plain_aux(aux):
+    """Auxiliary outputs as plain values once nothing differentiates through them any more."""
+    return tree_map(lambda v: _unwrap(v, None) if isinstance(v, Tensor) else v, aux)
+
+
+def _hold_inputs(leaves):
+    """Keep the caller's input arrays read-only while a graph built from them lives."""
+    return saved.hold([x for x in leaves if type(x) is np.ndarray])
+
+
+class quiet_unused:
+    """Inside this block (this thread), grad and vjp do not warn about unused inputs: for tools
+    like check_grad and jacobian, whose inner calls meet zero derivatives as a matter of course."""
+
+    def __enter__(self):
+        state.local.quiet += 1
+        return self
+
+    def __exit__(self, *exc):
+        state.local.quiet -= 1
+        return False
+
+
+def _warn_unused(op, missing, owners):
+    """Say which arguments the output did not depend on (their derivative is zero)."""
+    args = sorted({owners[k] for k in missing})
+    if not args or state.local.quiet:
+        return
+    which = ", ".join(f"argument {a}" for a in args)
+    warnings.warn(f"{op}: the output does not depend on {which}, so its gradient is zero "
+                  f"(check argnums, or whether the input is used)", ChainruleWarning,
+                  stacklevel=_user_stacklevel())
+
+
+def _user_stacklevel():
+    """The warnings stacklevel of the first caller outside chainrule's engine."""
+    import sys
+    f, level = sys._getframe(2), 2
+    while f is not None and f.f_globals.get("__name__", "").startswith("chainrule.core"):
+        f, level = f.f_back, level + 1
+    return level
+
+
 def _argnums_tuple(argnums, nargs, op):
     single = isinstance(argnums, int)
     nums = (argnums,) if single else tuple(argnums)
@@ -117,37 +163,43 @@ def value_and_grad(fun, argnums=0, has_aux=False):
         single, nums = _argnums_tuple(argnums, len(args), "grad")
         args = list(args)
         leaves_per_arg, defs, originals = {}, {}, {}
-        flat_inputs = []
+        flat_inputs, owners, plain = [], [], []
         for n in nums:
             leaves, treedef = flatten(args[n])
             wrapped_leaves = [_wrap_leaf(x, "grad") for x in leaves]
             leaves_per_arg[n], defs[n], originals[n] = wrapped_leaves, treedef, leaves
             flat_inputs.extend(wrapped_leaves)
+            owners.extend([n] * len(leaves))
+            plain.extend(leaves)
             args[n] = unflatten(treedef, wrapped_leaves)
-        result = fun(*args, **kwargs)
-        if has_aux:
-            if not (isinstance(result, (tuple, list)) and len(result) == 2):
-                raise ChainruleTypeError("grad", message="has_aux=True needs fun to return a pair",
-                                         expected="(output, aux)", actual=f"{type(result).__name__}",
-                                         fix="return (loss, aux) or drop has_aux")
-            out, aux = result
-        else:
-            out, aux = result, None
-        check_scalar_output(out, "grad")
-        out_t = _out_value(out)
-        grads = grad_of(out_t, flat_inputs, op="grad")
+        with saved.scope(_hold_inputs(plain)):      # inputs read-only while the graph lives
+            result = fun(*args, **kwargs)
+            if has_aux:
+                if not (isinstance(result, (tuple, list)) and len(result) == 2):
+                    raise ChainruleTypeError(
+                        "grad", message="has_aux=True needs fun to return a pair",
+                        expected="(output, aux)", actual=f"{type(result).__name__}",
+                        fix="return (loss, aux) or drop has_aux")
+                out, aux = result
+            else:
+                out, aux = result, None
+            check_scalar_output(out, "grad")
+            out_t = _out_value(out)
+            missing = []
+            grads = grad_of(out_t, flat_inputs, op="grad", missing=missing)
+        _warn_unused("grad", missing, owners)
         _release(flat_inputs)
-        pos = 0
-        per_arg = []
+        value = _unwrap(out_t.reshape(()) if out_t.ndim else out_t, _first_plain(originals, nums))
+        value, *flat = hand_over([value] + [_unwrap(g, o) for g, o in zip(grads, plain)],
+                                 taken=plain)
+        per_arg, pos = [], 0
         for n in nums:
             k = len(leaves_per_arg[n])
-            gl = [_unwrap(g, o) for g, o in zip(grads[pos:pos + k], originals[n])]
-            per_arg.append(unflatten(defs[n], gl))
+            per_arg.append(unflatten(defs[n], flat[pos:pos + k]))
             pos += k
         g = per_arg[0] if single else tuple(per_arg)
-        value = _unwrap(out_t.reshape(()) if out_t.ndim else out_t, _first_plain(originals, nums))
         if has_aux:
-            return (value, aux), g
+            return (value, _plain_aux(aux)), g
         return value, g
     return wrapped
 
@@ -173,15 +225,24 @@ def grad(fun, argnums=0, has_aux=False):
 # ----------------------------------------------------------------------- vjp
 def vjp(fun, *primals, has_aux=False):
     """Return ``(fun(*primals), pullback)``; ``pullback(cotangent)`` gives one gradient per primal."""
-    flat, treedefs, originals, args = [], [], [], []
-    for p in primals:
+    flat, treedefs, originals, args, owners = [], [], [], [], []
+    for n, p in enumerate(primals):
         leaves, treedef = flatten(p)
         w = [_wrap_leaf(x, "vjp") for x in leaves]
         flat.extend(w)
+        owners.extend([n] * len(w))
         treedefs.append((treedef, len(w)))
         originals.append(leaves)
         args.append(unflatten(treedef, w))
-    result = fun(*args)
+    plain = [x for leaves in originals for x in leaves]
+    held = _hold_inputs(plain)          # released with the pullback
+    try:
+        with saved.scope():
+            result = fun(*args)
+    except BaseException:
+        if held is not None:
+            held.release()
+        raise
     out, aux = (result if has_aux else (result, None))
     out_leaves, out_def = flatten(out)
     out_ts = [_out_value(o) for o in out_leaves]
@@ -192,25 +253,31 @@ def vjp(fun, *primals, has_aux=False):
             raise ChainruleError("vjp pullback", expected=f"{len(out_ts)} cotangent array(s) "
                                  "matching the output's structure",
                                  actual=f"{len(ct_leaves)}", fix="pass one array per output")
-        total = None
+        total, unreached = None, set(range(len(flat)))
         for o, c in zip(out_ts, ct_leaves):
             c = c if isinstance(c, Tensor) else np.asarray(c, dtype=o.dtype)
             if np.shape(c) != o.shape:
                 raise ChainruleError("vjp pullback", message="cotangent has the wrong shape",
                                      expected=f"shape {o.shape} (the output's)",
                                      actual=describe(c), fix="pass a cotangent shaped like the output")
-            gs = grad_of(o, flat, seed=c, op="vjp")
+            missing = []
+            gs = grad_of(o, flat, seed=c, op="vjp", missing=missing)
+            unreached.intersection_update(missing)
             total = gs if total is None else [a + b for a, b in zip(total, gs)]
+        _warn_unused("vjp", unreached if out_ts else (), owners)
+        total = hand_over([_unwrap(g, x) for g, x in zip(total, plain)],
+                          taken=plain + [c for c in ct_leaves if isinstance(c, np.ndarray)])
         res, pos = [], 0
-        for (treedef, k), orig in zip(treedefs, originals):
-            res.append(unflatten(treedef, [_unwrap(g, x) for g, x in zip(total[pos:pos + k], orig)]))
+        for (treedef, k) in treedefs:
+            res.append(unflatten(treedef, total[pos:pos + k]))
             pos += k
         return tuple(res)
 
-    out_plain = unflatten(out_def, [_unwrap(o, originals[0][0] if originals and originals[0]
-                                             else 0.0) for o in out_ts])
+    pullback.held = held     # the inputs stay read-only while the pullback can still be called
+    like = originals[0][0] if originals and originals[0] else 0.0
+    out_plain = unflatten(out_def, hand_over([_unwrap(o, like) for o in out_ts], taken=plain))
     if has_aux:
-        return out_plain, pullback, aux
+        return out_plain, pullback, _plain_aux(aux)
     return out_plain, pullback
 
 
@@ -226,6 +293,7 @@ def jvp(fun, primals, tangents, has_aux=False):
                              actual=f"{len(primals)} primals, {len(tangents)} tangents",
                              fix="pass matching tuples")
     level = state.push_level()
+    given = []
     try:
         args, originals = [], []
         for p, tan in zip(primals, tangents):
@@ -245,6 +313,7 @@ def jvp(fun, primals, tangents, has_aux=False):
                                          if not isinstance(v, Tensor) else v),
                                          fix="give each primal a tangent of its own shape")
                 if not isinstance(v, Tensor):
+                    given.append(v)
                     v = np.asarray(v, dtype=xv.dtype)
                 fw = dict(x._fw) if isinstance(x, Tensor) and x._fw else {}
                 fw[level] = v
@@ -263,13 +332,14 @@ def jvp(fun, primals, tangents, has_aux=False):
                 t = np.zeros_like(o.data)
             pairs.append((strip_levels(o, level), t if isinstance(t, Tensor) else Tensor(t)))
     finally:
-        state.pop_level()
+        state.pop_level(level)
     # unwrap only after the level is closed, so its own tangents no longer count as live
     like = originals[0][0] if originals and originals[0] else 0.0
-    outs = [_unwrap(o, like) for o, _ in pairs]
-    tans = [_unwrap(t, like) for _, t in pairs]
-    res = unflatten(out_def, outs), unflatten(out_def, tans)
-    return res + (aux,) if has_aux else res
+    plain = [x for leaves in originals for x in leaves]
+    values = hand_over([_unwrap(o, like) for o, _ in pairs] + [_unwrap(t, like) for _, t in pairs],
+                       taken=plain + given)
+    res = unflatten(out_def, values[:len(pairs)]), unflatten(out_def, values[len(pairs):])
+    return res + (_plain_aux(aux),) if has_aux else res
 
 
 # ------------------------------------------------------------ jacobians etc.
@@ -295,29 +365,35 @@ def jacobian(fun, argnums=0, mode="rev"):
     def wrapped(*args):
         if not isinstance(argnums, int):
             return tuple(jacobian(fun, a, mode)(*args) for a in argnums)
-        f, x, xv = _single_array_fun(fun, args, argnums, "jacobian")
-        n = xv.size
-        if mode == "fwd":
-            cols = []
-            out = None
-            for j in range(n):
-                e = np.zeros(n, dtype=xv.dtype)
-                e[j] = 1
-                out, t = jvp(f, (x,), (e.reshape(xv.shape),))
-                cols.append(t)
-            if out is None:
-                out = f(x)
-            oshape = np.shape(out.data if isinstance(out, Tensor) else out)
-            return _stack_last(cols, oshape, xv.shape)
-        out, pull = vjp(f, x)
-        o = out.data if isinstance(out, Tensor) else np.asarray(out)
-        rows = []
-        for i in range(o.size):
-            e = np.zeros(o.size, dtype=o.dtype)
-            e[i] = 1
-            rows.append(pull(e.reshape(o.shape))[0])
-        return _stack_first(rows, o.shape, xv.shape)
+        with quiet_unused():            # a zero row or column is an ordinary Jacobian entry
+            return _jacobian(fun, args, argnums, mode)
     return wrapped
+
+
+def _jacobian(fun, args, argnum, mode):
+    """One argument's Jacobian: a jvp per input element (fwd) or a pullback per output element."""
+    f, x, xv = _single_array_fun(fun, args, argnum, "jacobian")
+    n = xv.size
+    if mode == "fwd":
+        cols = []
+        out = None
+        for j in range(n):
+            e = np.zeros(n, dtype=xv.dtype)
+            e[j] = 1
+            out, t = jvp(f, (x,), (e.reshape(xv.shape),))
+            cols.append(t)
+        if out is None:
+            out = f(x)
+        oshape = np.shape(out.data if isinstance(out, Tensor) else out)
+        return _stack_last(cols, oshape, xv.shape)
+    out, pull = vjp(f, x)
+    o = out.data if isinstance(out, Tensor) else np.asarray(out)
+    rows = []
+    for i in range(o.size):
+        e = np.zeros(o.size, dtype=o.dtype)
+        e[i] = 1
+        rows.append(pull(e.reshape(o.shape))[0])
+    return _stack_first(rows, o.shape, xv.shape)
 
 
 def _stack_first(rows, oshape, xshape):

@@ -15,6 +15,7 @@ from ..ops.linalg import *  # noqa: F401,F403
 from ..ops.reductions import *  # noqa: F401,F403
 from ..ops.shape import *  # noqa: F401,F403
 from . import linalg  # noqa: F401
+from . import dispatch as _dispatch
 from .dispatch import HANDLED_FUNCTIONS, UFUNCS  # noqa: F401
 
 true_divide = divide  # noqa: F405
@@ -23,6 +24,22 @@ absolute = abs  # noqa: F405
 
 def astype(x, dtype):
     return _astype(x, _np.dtype(dtype))
+
+
+_where = where  # noqa: F405
+
+
+def where(condition, x=_np._NoValue, y=_np._NoValue):
+    """``np.where``: picks from x or y (differentiable in both); with only the condition it
+    is ``np.nonzero`` (indices, which have no derivative)."""
+    if x is _np._NoValue and y is _np._NoValue:
+        return _np.nonzero(condition)
+    if x is _np._NoValue or y is _np._NoValue:
+        raise ValueError("either both or neither of x and y should be given")
+    return _where(condition, x, y)
+
+
+_dispatch.build()       # NumPy's functions -> these, once, before any thread can call them
 
 
 def __getattr__(name):

@@ -12,6 +12,7 @@ import operator
 
 import numpy as np
 
+from ..core import primitive
 from ..core.errors import ChainruleError
 from ..core.primitive import Primitive, _dtype, _shape, astype, defjvp, defjvp_argnum, defvjp, \
     defvjp_argnum
@@ -186,6 +187,9 @@ def _nested_stack(obj):
     if isinstance(obj, (list, tuple)) and _has_tensor(obj):
         return _stack(*_weak([_nested_stack(o) for o in obj]), axis=0)
     return obj
+
+
+primitive.sequence_to_tensor = _nested_stack   # how apply() retries a list that NumPy refused
 
 
 # np.array copies: a Tensor given to array() gets its own buffer, so writing into one

@@ -47,6 +47,10 @@ def parse(argv):
                    default=None, metavar="PATH",
                    help="write the results into PATH (default docs/benchmarks.md)")
     p.add_argument("--json", default=None, metavar="PATH", help="also dump the raw results")
+    p.add_argument("--distributed", action="store_true",
+                   help="instead: W1's data-parallel step on MPI processes (bench/distributed.py)")
+    p.add_argument("--processes", default="1,2", metavar="N1,N2,...",
+                   help="process counts for --distributed (default 1,2)")
     args = p.parse_args(argv)
     args.mode = "tiny" if args.tiny else "quick" if args.quick else "full"
     return args
@@ -152,6 +156,9 @@ def run_workload(name, frameworks, args, tmp):
 
 def main(argv=None):
     args = parse(argv)
+    if args.distributed:
+        from bench import distributed
+        return distributed.main(args)
     from bench import report
     from bench import workloads as W
     names = W.ORDER if not args.workloads else [w.strip() for w in args.workloads.split(",")]

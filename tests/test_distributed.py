@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -39,10 +40,11 @@ def _have_mpi4py():
         return False
 
 
-needs_mpi = pytest.mark.skipif(
-    MPIEXEC is None or not _have_mpi4py(),
-    reason="!!! MPI TESTS SKIPPED: the distributed extra is not installed in this Python "
-           f"(no mpiexec in {BIN} or no mpi4py); run: pip install \"chainrule[distributed]\"")
+NO_MPI = ("!!! MPI TESTS SKIPPED: the distributed extra is not installed in this Python "
+          f"(no mpiexec in {BIN} or no mpi4py); run: pip install \"chainrule[distributed]\"")
+needs_mpi = pytest.mark.skipif(MPIEXEC is None or not _have_mpi4py(), reason=NO_MPI)
+if MPIEXEC is None or not _have_mpi4py():
+    warnings.warn(pytest.PytestWarning(NO_MPI))          # in the summary, not only as an 's'
 
 
 # --------------------------------------------------------------- a world of one

@@ -151,6 +151,20 @@ def mismatch(kind):
                  seed=r if kind == "seed" else 0)
 
 
+def diverge(where):
+    """A divergence every rank sees alike (global loss, gathered validation): no abort needed."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 3)), rng.standard_normal(40)
+    Xv = X[:6] * (1e200 if where == "validation" else 1.0)
+    try:
+        training.fit(models.LinearRegression(3), (X, y), optimizer="sgd", epochs=3,
+                     lr=1e6 if where == "training" else 0.01, batch_size=8, val_data=(Xv, y[:6]),
+                     progress=False)
+    except training.TrainingDiverged as e:           # every rank can catch it
+        caught = [b.decode() for b in dist.allgather_bytes(str(e).encode())]
+        result(caught=caught)
+
+
 def resume(folder, epochs, again=""):
     rng = np.random.default_rng(5)
     X, y = rng.standard_normal((70, 4)), rng.integers(0, 3, 70)
@@ -164,4 +178,5 @@ def resume(folder, epochs, again=""):
 
 if __name__ == "__main__":
     mode, rest = sys.argv[1], sys.argv[2:]
-    {"equal": equal, "fail": fail, "mismatch": mismatch, "resume": resume}[mode](*rest)
+    {"equal": equal, "fail": fail, "mismatch": mismatch, "resume": resume,
+     "diverge": diverge}[mode](*rest)

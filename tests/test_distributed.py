@@ -268,6 +268,14 @@ def test_mpi_start_up_mismatch_is_reported_once(kind, what):
     assert what in proc.stderr, proc.stderr[-2000:]
 
 
+@needs_mpi
+@pytest.mark.parametrize("where, at", [("training", "batch"), ("validation", "(validation)")])
+def test_mpi_divergence_is_raised_on_every_rank_alike(where, at):
+    res = _result(_mpi(2, "diverge", where, timeout=120))
+    assert len(res["caught"]) == 2 and len(set(res["caught"])) == 1
+    assert "training diverged" in res["caught"][0] and at in res["caught"][0]
+
+
 def _state(res):
     return {k: np.array(v) for k, v in res["state"].items()}
 

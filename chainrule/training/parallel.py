@@ -60,6 +60,7 @@ class DataParallel:
         self.is_main = self.rank == 0
         self.params = []
         self.buckets = None
+        self.optimizer, self.epoch = None, None      # for divergence messages
 
     @classmethod
     def create(cls, distributed):
@@ -115,6 +116,7 @@ class DataParallel:
             model.load_state_dict(state)
             opt.load_state_dict(opt_state)
         self.check_replicas(model, opt, "start-up, after rank 0's parameters were broadcast")
+        self.optimizer = opt
         self.params = [p for group in opt.param_groups for p in group["params"]]
         self.buckets = dist.GradientBuckets(self.params, extra=1)
 
@@ -166,6 +168,7 @@ class DataParallel:
     def train_epoch(self, run, loader, epoch, loss_fn, task, callbacks, ref):
         """fit's _train_epoch, sharded: the same return values, identical on every rank."""
         model, opt = run.model, run.optimizer
+        self.epoch = epoch
         X, y = loader.X, loader.y
         order = DataLoader(np.arange(len(X)), None, loader.batch_size, loader.shuffle,
                            loader.seed, loader.drop_last)
@@ -203,8 +206,11 @@ class DataParallel:
     def evaluate(self, model, X, y, loss_fn, task, metric_fns):
         """fit's _evaluate on the whole of (X, y): each rank computes its slice's outputs."""
         lo, hi = shard_bounds(len(X), self.rank, self.size)
-        return _evaluate(model, X, y, loss_fn, task, metric_fns,
+        logs = _evaluate(model, X, y, loss_fn, task, metric_fns,
                          outputs=lambda m, _: dist.allgather_rows(_outputs(m, X[lo:hi])))
+        if not np.isfinite(logs["loss"]):          # the same value on every rank: stop together
+            self._diverged(self.epoch, None, logs["loss"], self.optimizer)
+        return logs
 
     def end_epoch(self, run):
         """Stop if any rank's callbacks stop; check that the replicas are still identical."""

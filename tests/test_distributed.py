@@ -276,6 +276,15 @@ def test_mpi_divergence_is_raised_on_every_rank_alike(where, at):
     assert "training diverged" in res["caught"][0] and at in res["caught"][0]
 
 
+@needs_mpi
+def test_a_launcher_from_another_mpi_is_refused_not_run_as_many_worlds_of_one():
+    env = dict(os.environ, OMPI_COMM_WORLD_SIZE="3", OMPI_COMM_WORLD_RANK="0")
+    proc = subprocess.run([sys.executable, "-c", "from chainrule import distributed as d; d.init()"],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode != 0
+    assert "a world of 3 processes" in proc.stderr and "MPI sees 1" in proc.stderr
+
+
 def _state(res):
     return {k: np.array(v) for k, v in res["state"].items()}
 

@@ -70,10 +70,28 @@ def init():
             actual=f"{found}={os.environ[found]} is set, `import mpi4py` fails",
             fix=INSTALL_HINT) from None
     comm = MPI.COMM_WORLD
+    expected = _launched_size()
+    if expected is not None and expected != comm.Get_size():
+        raise DistributedError(
+            "distributed.init", message="the launcher and mpi4py's MPI library do not match",
+            expected=f"a world of {expected} processes (what the launcher says it started)",
+            actual=f"MPI sees {comm.Get_size()}: each process would train alone",
+            fix=f"launch with the mpiexec that comes with this Python's MPI "
+                f"({os.path.join(os.path.dirname(sys.executable), 'mpiexec')} for the mpich "
+                "wheel), or build mpi4py against the MPI whose mpiexec you use")
     _world.comm, _world.rank, _world.size = comm, comm.Get_rank(), comm.Get_size()
     if _world.size > 1:
         _install_excepthook()
     return _world.size
+
+
+def _launched_size():
+    for var in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE"):
+        try:
+            return int(os.environ[var])
+        except (KeyError, ValueError):
+            continue
+    return None
 
 
 def rank():

@@ -50,6 +50,10 @@ def parse(argv):
     p.add_argument("--baseline", default=None, metavar="REV",
                    help="also time chainrule as of git revision REV (a row 'chainrule@REV'), "
                         "interleaved with today's, for before/after ratios from one run")
+    p.add_argument("--distributed", action="store_true",
+                   help="instead: W1's data-parallel step on MPI processes (bench/distributed.py)")
+    p.add_argument("--processes", default="1,2", metavar="N1,N2,...",
+                   help="process counts for --distributed (default 1,2)")
     args = p.parse_args(argv)
     args.mode = "tiny" if args.tiny else "quick" if args.quick else "full"
     return args
@@ -172,6 +176,9 @@ def baseline(rev, tmp):
 
 def main(argv=None):
     args = parse(argv)
+    if args.distributed:
+        from bench import distributed
+        return distributed.main(args)
     from bench import report
     from bench import workloads as W
     names = W.ORDER if not args.workloads else [w.strip() for w in args.workloads.split(",")]

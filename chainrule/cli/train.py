@@ -97,7 +97,14 @@ def _one_line(fn, args):
 
 
 def run_train(args):
-    return _one_line(_train, args)
+    return _one_line(_train_on_every_rank, args)
+
+
+def _train_on_every_rank(args):
+    """Under mpiexec: one rank's error stops all; an error all ranks share is printed once."""
+    from ..distributed import all_stop_on_error
+    with all_stop_on_error("chainrule train", quiet=True):
+        return _train(args)
 
 
 def run_predict(args):
@@ -115,6 +122,7 @@ def _hidden(text):
 
 
 def _train(args):
+    from .. import distributed as dist
     from .. import optim
     from ..data import load, train_val_test_split
     from ..training import evaluate, fit
@@ -145,14 +153,17 @@ def _train(args):
     sched = optim.CosineAnnealingLR(opt, T_max=epochs) if args.schedule == "cosine" else None
     sizes = ", ".join(f"{k} {len(v[0])}" for k, v in zip(("train", "val", "test"),
                                                           (train, val, test)))
-    print(f"{ds!r} -> {kind} ({sizes}); "
-          f"{opt_name} lr={lr:g}, {epochs} epochs, batch {args.batch_size}, seed {args.seed}",
-          flush=True)
+    procs = f", {dist.world_size()} processes" if dist.world_size() > 1 else ""
+    if dist.is_main():
+        print(f"{ds!r} -> {kind} ({sizes}); {opt_name} lr={lr:g}, {epochs} epochs, "
+              f"batch {args.batch_size}, seed {args.seed}{procs}", flush=True)
     history = fit(model, train, optimizer=opt, epochs=epochs, batch_size=args.batch_size,
                   seed=args.seed, val_data=val if len(val[0]) else None, scheduler=sched,
                   early_stopping=args.patience, checkpoint_dir=out, resume=args.resume,
                   progress=not args.no_progress, standardize=not args.no_standardize,
                   config=config, task=ds.task)
+    if not dist.is_main():
+        return 0             # rank 0 evaluates, prints and writes the files
     scaler = history.standardizer
     rows = [(name, evaluate(model, part, standardizer=scaler, task=ds.task))
             for name, part in (("train", train), ("val", val), ("test", test)) if len(part[0])]

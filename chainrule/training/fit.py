@@ -16,6 +16,7 @@ from ..core.state import no_grad
 from ..core.tensor import Tensor
 from ..data.dataset import check_features, check_labels
 from ..data.split import DataLoader, Standardizer
+from ..distributed import collective
 from .callbacks import Callback, EarlyStopping, ProgressBar
 from .checkpoint import FILENAME, load_checkpoint, save_checkpoint
 from .history import History
@@ -87,13 +88,13 @@ def evaluate(model, data, loss=None, metrics=None, task=None, standardizer=None)
                      resolve_metrics(metrics, task))
 
 
-def _evaluate(model, X, y, loss_fn, task, metric_fns):
+def _evaluate(model, X, y, loss_fn, task, metric_fns, outputs=_outputs):
     was_training = getattr(model, "training", False)
     if hasattr(model, "eval"):
         model.eval()
     try:
         with no_grad(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            out = _outputs(model, X)
+            out = outputs(model, X)
             value = float(np.asarray(loss_fn(Tensor(out), _target(y, out, task, loss_fn)).data))
     finally:
         if was_training and hasattr(model, "train"):
@@ -160,10 +161,11 @@ def _train_epoch(run, loader, epoch, loss_fn, task, callbacks, ref):
     return total, np.concatenate(outs), np.concatenate(labels), ref
 
 
+@collective("distributed")
 def fit(model, data, loss=None, optimizer="adam", lr=None, epochs=10, batch_size=32, seed=0,
         val_data=None, metrics=None, callbacks=(), early_stopping=None, checkpoint_dir=None,
         resume=False, progress=True, standardize=False, scheduler=None, weight_decay=0.0,
-        config=None, task=None):
+        config=None, task=None, distributed=None):
     """Train ``model`` on ``data`` = (X, y) or a Dataset; returns a History.
 
     loss: None (the model's default_loss(), else by task), a name ("mse", "bce",
@@ -175,6 +177,9 @@ def fit(model, data, loss=None, optimizer="adam", lr=None, epochs=10, batch_size
     True fits a Standardizer on the training X only (kept as history.standardizer
     and in the checkpoint). config: a JSON-able model description saved in the
     checkpoint (see setup.build_model). scheduler: stepped once per epoch.
+    distributed: None trains data-parallel across the ranks when started by
+    mpiexec (every rank must call fit alike), False trains each process alone
+    (see training/parallel.py and docs/distributed.md).
     """
     X, y, hint = _unpack(data, "data")
     X = check_features(X, source="training data")
@@ -189,6 +194,10 @@ def fit(model, data, loss=None, optimizer="adam", lr=None, epochs=10, batch_size
     params = list(model.parameters())
     opt = make_optimizer(optimizer, params, lr, weight_decay)
     callbacks = list(callbacks or ())
+    dp = None
+    if distributed is not False:
+        from .parallel import DataParallel
+        dp = DataParallel.create(distributed)
     if early_stopping:
         es = early_stopping if isinstance(early_stopping, EarlyStopping) else \
             EarlyStopping(patience=int(early_stopping))
@@ -196,6 +205,8 @@ def fit(model, data, loss=None, optimizer="adam", lr=None, epochs=10, batch_size
     es = next((c for c in callbacks if isinstance(c, EarlyStopping)), None)
     if progress and not any(isinstance(c, ProgressBar) for c in callbacks):
         callbacks.insert(0, progress if isinstance(progress, Callback) else ProgressBar())
+    if dp is not None:
+        callbacks = dp.local_callbacks(callbacks)
     history = History(task=task, metric=metric_fns[0][0] if metric_fns else None)
     path = os.path.join(os.fspath(checkpoint_dir), FILENAME) if checkpoint_dir else None
     start, scaler = 0, None
@@ -204,7 +215,7 @@ def fit(model, data, loss=None, optimizer="adam", lr=None, epochs=10, batch_size
         if resume is True and path is None:
             raise ChainruleError("fit", message="resume=True needs checkpoint_dir= (or pass "
                                  "resume='path/to/model.npz')")
-        ck = load_checkpoint(path if resume is True else resume)
+        ck = (dp.load_checkpoint if dp else load_checkpoint)(path if resume is True else resume)
         _restore(ck, model, opt, es, scheduler, X.shape[1])
         history = History.from_dict(ck.history or {})
         history.task = task
@@ -220,6 +231,9 @@ def fit(model, data, loss=None, optimizer="adam", lr=None, epochs=10, batch_size
             val = (scaler.transform(val[0]), val[1])
     history.standardizer = scaler
 
+    if dp is not None:
+        dp.start(model, opt, X, y, val, seed=seed, batch_size=batch_size, epochs=epochs,
+                 start=start, task=task, loss_fn=loss_fn)
     loader = DataLoader(X, y, batch_size=batch_size, shuffle=True, seed=seed)
     run = Run(model=model, optimizer=opt, history=history, epochs=int(epochs), epoch=start,
               n_batches=len(loader), metrics=metric_fns, has_val=val is not None, loss_fn=loss_fn)
@@ -228,7 +242,8 @@ def fit(model, data, loss=None, optimizer="adam", lr=None, epochs=10, batch_size
         epoch=run.epoch, history=history.to_dict(), config=config, n_features=int(X.shape[1]),
         task=task, seed=seed, standardizer=scaler.state_dict() if scaler is not None else None,
         early_stopping=es.state_dict() if es is not None else None,
-        scheduler=_plain_state(scheduler))) if path else (lambda: None)
+        scheduler=_plain_state(scheduler))) if path and (dp is None or dp.is_main) \
+        else (lambda: None)
     done = history.stopped_epoch is not None or start >= int(epochs)
     for cb in callbacks:
         cb.on_train_begin(run)
@@ -240,13 +255,14 @@ def fit(model, data, loss=None, optimizer="adam", lr=None, epochs=10, batch_size
                 model.train()
             for cb in callbacks:
                 cb.on_epoch_begin(epoch, run)
-            total, out_all, y_all, ref = _train_epoch(run, loader, epoch, loss_fn, task,
-                                                      callbacks, ref)
+            total, out_all, y_all, ref = (dp.train_epoch if dp else _train_epoch)(
+                run, loader, epoch, loss_fn, task, callbacks, ref)
             logs = {"epoch": epoch, "loss": total / len(X)}
             for name, fn in metric_fns:
                 logs[name] = float(fn(out_all, y_all, task))
             if val is not None:
-                v = _evaluate(model, val[0], val[1], loss_fn, task, metric_fns)
+                v = (dp.evaluate if dp else _evaluate)(model, val[0], val[1], loss_fn, task,
+                                                       metric_fns)
                 logs.update(("val_" + k, x) for k, x in v.items())
                 if not math.isfinite(v["loss"]):
                     _diverged(epoch, None, v["loss"], opt)
@@ -257,6 +273,8 @@ def fit(model, data, loss=None, optimizer="adam", lr=None, epochs=10, batch_size
             if scheduler is not None:
                 scheduler.step()
             save()
+            if dp is not None:
+                dp.end_epoch(run)      # any rank's stop stops all; the replicas still agree
             if run.stop:
                 break
     except BaseException:

@@ -322,7 +322,7 @@ METHODS = ("sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "cumprod
            "argmin", "all", "any", "squeeze", "swapaxes", "clip", "exp", "log", "sqrt", "abs",
            "sin", "cos", "tan", "tanh", "square", "dot", "round", "repeat", "trace",
            "diagonal", "sigmoid", "relu", "softmax", "log_softmax", "softplus", "leaky_relu",
-           "logsumexp", "norm", "expand_dims", "sort", "argsort", "nonzero")
+           "logsumexp", "norm", "expand_dims", "sort", "argsort", "nonzero", "copy")
 NN_METHODS = ("sigmoid", "relu", "softmax", "log_softmax", "softplus", "leaky_relu")
 
 

@@ -199,6 +199,15 @@ defvjp(_copy, lambda g, ans, a: g, formulas={0: "1"})
 defjvp(_copy, lambda t, ans, a: t)
 
 
+def copy(a, order="K", subok=False):
+    """``np.copy``: a Tensor gets its own buffer (gradient 1), so writing into it is safe."""
+    if isinstance(a, Tensor):
+        return _copy(a)
+    if _has_tensor(a):
+        return _nested_stack(a)
+    return np.copy(a, order=order, subok=subok)
+
+
 def _as_tensor(obj, dtype, ndmin, copy):
     out = (_copy(obj) if copy else obj) if isinstance(obj, Tensor) else _nested_stack(obj)
     if dtype is not None and np.dtype(dtype) != out.dtype:
@@ -328,6 +337,6 @@ def _broadcast(p, shape):
 
 _ops = dict(concatenate=concatenate, stack=stack, vstack=vstack, hstack=hstack, dstack=dstack,
             column_stack=column_stack, split=split, array_split=array_split, array=array,
-            asarray=asarray, pad=pad, diff=diff)
+            asarray=asarray, pad=pad, diff=diff, copy=copy)
 globals().update(_ops)
 __all__ = sorted(_ops)

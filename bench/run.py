@@ -50,6 +50,9 @@ def parse(argv):
     p.add_argument("--baseline", default=None, metavar="REV",
                    help="also time chainrule as of git revision REV (a row 'chainrule@REV'), "
                         "interleaved with today's, for before/after ratios from one run")
+    p.add_argument("--anomaly", action="store_true",
+                   help="also time chainrule with CHAINRULE_DETECT_ANOMALY=1 (a row "
+                        "'chainrule+anomaly'), to see what anomaly mode costs")
     p.add_argument("--distributed", action="store_true",
                    help="instead: W1's data-parallel step on MPI processes (bench/distributed.py)")
     p.add_argument("--processes", default="1,2", metavar="N1,N2,...",
@@ -69,6 +72,10 @@ class Worker:
         framework, _, rev = framework.partition("@")
         if rev:             # an older chainrule, unpacked by baseline(), shadows this checkout's
             path = os.path.join(log_dir, "baseline") + os.pathsep + ROOT
+        framework, _, variant = framework.partition("+")
+        if variant == "anomaly":
+            env["CHAINRULE_DETECT_ANOMALY"] = "1"
+        rev = rev or variant
         env["PYTHONPATH"] = path + os.pathsep + env.get("PYTHONPATH", "")
         self.framework = framework
         self.log = open(os.path.join(log_dir, f"{workload}-{framework}{rev and '-' + rev}.log"),
@@ -193,9 +200,11 @@ def main(argv=None):
     started = time.time()
     results = {}
     with tempfile.TemporaryDirectory(prefix="chainrule-bench-") as tmp:
+        after = frameworks.index("chainrule") + 1 if "chainrule" in frameworks else 1
+        if args.anomaly:
+            frameworks.insert(after, "chainrule+anomaly")
         if args.baseline:
-            frameworks.insert(frameworks.index("chainrule") + 1 if "chainrule" in frameworks
-                              else 1, f"chainrule@{baseline(args.baseline, tmp)}")
+            frameworks.insert(after, f"chainrule@{baseline(args.baseline, tmp)}")
         for name in names:
             print(f"[{time.time() - started:6.1f}s] {name}: {W.SPECS[name]['title']} "
                   f"({W.SPECS[name]['dtype']}, {args.mode})", file=sys.stderr, flush=True)

@@ -34,14 +34,20 @@ class AnomalyError(ChainruleError, FloatingPointError):
 
 
 def _user_site():
-    """'file:line in function: source' of the innermost frame outside chainrule."""
+    """(code, line) of the innermost frame outside chainrule: cheap to keep for every node."""
     f = sys._getframe(2)
     while f is not None and f.f_globals.get("__name__", "").startswith("chainrule"):
         f = f.f_back
-    if f is None:
+    return None if f is None else (f.f_code, f.f_lineno)
+
+
+def _where(site):
+    """'file:line in function: source' for a site kept by _user_site."""
+    if site is None:
         return None
-    code = linecache.getline(f.f_code.co_filename, f.f_lineno).strip()
-    return f"{f.f_code.co_filename}:{f.f_lineno} in {f.f_code.co_name}: {code}"
+    code, line = site
+    text = linecache.getline(code.co_filename, line).strip()
+    return f"{code.co_filename}:{line} in {code.co_name}: {text}"
 
 
 def _bad(x):
@@ -80,7 +86,7 @@ def checked_apply(op, *args, **kwargs):
         raise AnomalyError(
             op.name, message=f"produced a non-finite {where} in the forward pass",
             expected="finite values", actual=f"{bad}, from arguments {_shapes(args)}",
-            fix=f"created at {site or 'an unknown place'}; guard the input (e.g. clip it, or "
+            fix=f"created at {_where(site) or 'an unknown place'}; guard the input (e.g. clip it, or "
                 "cnp.where(ok, x, 1.0) before the op), or find where it stopped being finite")
     return out
 
@@ -90,7 +96,7 @@ def check_gradient(node, argnum, g):
     bad = _bad(g)
     if bad is None:
         return
-    site = getattr(node, "_site", None)
+    site = _where(getattr(node, "_site", None))
     raise AnomalyError(
         node._op.name, message=f"the backward pass produced a non-finite gradient for "
                                f"argument {argnum}",

@@ -6,9 +6,9 @@ every gradient the backward pass sends, and raises ``AnomalyError`` at the
 first NaN or infinity: it names the operation, the argument, the shapes, and
 the line of the user's code that created the node (recorded only in this mode).
 
-Outside it nothing is checked and nothing is recorded: ``Primitive.__call__``
-is the plain ``apply`` until some thread turns the mode on, and the backward
-pass tests one flag per call.
+Outside it nothing is checked and nothing is recorded: the forward check is a
+call hook (core/primitive.py), so ``Primitive.__call__`` is the plain ``apply``
+until some thread turns the mode on, and the backward pass tests one flag per call.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import numpy as np
 
 from . import state
 from .errors import ChainruleError, describe
-from .primitive import Primitive, apply
+from .primitive import add_call_hook, remove_call_hook
 from .tensor import Tensor
 
 _state = state.local
@@ -66,9 +66,8 @@ def _shapes(args):
     return ", ".join(shown) or "no array arguments"
 
 
-def checked_apply(op, *args, **kwargs):
-    """``apply`` plus the forward checks (installed as Primitive.__call__ while the mode is on)."""
-    out = apply(op, *args, **kwargs)
+def _check_call(op, args, kwargs, out):
+    """The forward checks: a call hook (core/primitive.py) while some thread has the mode on."""
     if not _state.anomaly or not isinstance(out, Tensor):
         return out
     site = _user_site()
@@ -112,7 +111,10 @@ def _set_users(delta):
     global _users
     with _users_lock:
         _users += delta
-        Primitive.__call__ = checked_apply if _users > 0 else apply
+        if _users == 1 and delta > 0:
+            add_call_hook(_check_call)
+        elif _users == 0:
+            remove_call_hook(_check_call)
 
 
 class detect_anomaly(contextlib.ContextDecorator):

@@ -19,6 +19,7 @@ or broadcasts it to the right shape and casts it to the right dtype.
 from __future__ import annotations
 
 import itertools
+import threading
 
 import numpy as np
 
@@ -175,6 +176,47 @@ def apply(op, *args, **kwargs):
 
 _new = Tensor.__new__
 Primitive.__call__ = apply
+
+
+# ------------------------------------------------------------ call observers
+# Modes that must see every primitive call register hooks here:
+#   before(op, args, kwargs) -> result, or NotImplemented to let the call proceed
+#       (a mode that computes the call another way, e.g. batching under vmap);
+#   after(op, args, kwargs, out) -> out   (anomaly detection's checks, a tracer's record).
+# While none is registered, Primitive.__call__ is the plain apply above, so the modes cost
+# nothing when no thread uses them.  Each hook checks its own per-thread state.
+_before, _after = (), ()
+_hooks_lock = threading.Lock()
+
+
+def _observed_apply(op, *args, **kwargs):
+    for hook in _before:
+        out = hook(op, args, kwargs)
+        if out is not NotImplemented:
+            return out
+    out = apply(op, *args, **kwargs)
+    for hook in _after:
+        out = hook(op, args, kwargs, out)
+    return out
+
+
+def add_call_hook(hook, before=False):
+    """Register ``hook`` for every primitive call (in every thread: it filters by itself)."""
+    global _before, _after
+    with _hooks_lock:
+        if before:
+            _before = _before + (hook,)         # replaced, never mutated: calls iterate a copy
+        else:
+            _after = _after + (hook,)
+        Primitive.__call__ = _observed_apply
+
+
+def remove_call_hook(hook):
+    global _before, _after
+    with _hooks_lock:
+        _before = tuple(h for h in _before if h is not hook)
+        _after = tuple(h for h in _after if h is not hook)
+        Primitive.__call__ = _observed_apply if _before or _after else apply
 
 
 _COPY_LIMIT = 1 << 14       # bytes: smaller constants are copied, larger ones held read-only

@@ -138,8 +138,7 @@ def run_explain(args):
         print(f"wrote {written}" + (f" and {dot}" if extra else ""))
     if args.html:
         from ..explain.page import explain_html
-        point = ", ".join(f"{w}={fmt(x)}" for w, x in zip(wrt, xs))
-        explain_html(t, path=args.html, title=f"{args.expression}  at {point}")
+        explain_html(t, path=args.html, title=f"{args.expression}  at {args.at}")
         print(f"wrote {args.html} (open it in a browser: it is self-contained and works offline)")
     return 0
 

@@ -7,7 +7,8 @@
   the output, and at each node the arriving gradient, the local derivative
   (formula and value) and the product sent to each input, with "sum of 2 paths"
   where gradients meet; gate patterns on the edges and kinks marked;
-* buttons, a slider and the arrow keys (Home/End, space to play) to step;
+* buttons, a slider and the arrow keys (Home/End, space to play) to step, ``f`` to fit
+  the picture to the page's width;
 * the table ``chainrule explain`` prints, linked to the picture (hover a row and its
   node lights up, click it to jump there);
 * for models (``model=`` or a Module argument) one box per layer with shapes and norms.
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from ..core.errors import ChainruleError
 from . import formula, modules, svg
-from .graph import Graph, _from_trace, _write, brief, head
+from .graph import MAX_NODES, Graph, _from_trace, _write, brief, head
 from .trace import HEAD, Summary, Trace, args_text, local_text, row_cells, show, trace
 
 GENERATOR = "chainrule explain"            # <meta name="generator">: pages we may overwrite
@@ -43,13 +44,13 @@ _GATE_WORDS = {
 
 
 def explain_html(f, *args, path=None, names=None, model=None, gradient=None, title=None,
-                 max_elements=10, layers=True):
+                 max_elements=10, layers=True, max_nodes=MAX_NODES):
     """Trace ``f(*args)`` and write the interactive explainer to ``path`` (or return its HTML).
 
     ``f`` may also be a Trace already recorded.  ``names``, ``model`` and ``gradient`` are
     those of ``cr.trace``; ``title`` heads the page (default: the function's name);
-    ``layers=False`` draws a model one op per box.  Returns the Path written, or the
-    HTML text when ``path`` is None.
+    ``layers=False`` draws a model one op per box; graphs of more than ``max_nodes`` nodes
+    are drawn as a summary.  Returns the Path written, or the HTML text when ``path`` is None.
     """
     if isinstance(f, Trace):
         tr = f
@@ -67,7 +68,7 @@ def explain_html(f, *args, path=None, names=None, model=None, gradient=None, tit
             labels = [names[i] if names else type(a).__name__ if modules.is_module(a)
                       else getattr(a, "name", None) or f"x{i}" for i, a in enumerate(args)]
         title = f"{'f' if name == '<lambda>' else name}({', '.join(labels)})"
-    text = page(tr, title, layers=layers)
+    text = page(tr, title, layers=layers, max_nodes=max_nodes)
     if path is None:
         return text
     path = Path(path)
@@ -86,13 +87,13 @@ def is_ours(path):
 
 
 # ------------------------------------------------------------------ the page
-def page(tr, title, layers=True):
+def page(tr, title, layers=True, max_nodes=MAX_NODES):
     """The HTML text of the explainer for Trace ``tr`` (its last backward pass)."""
     k = max(r.backward_pass for r in tr.rows)
     rows = [r for r in tr.rows if r.backward_pass == k]
     cut = len(rows) > MAX_ROWS
     nodes, edges = _from_trace(tr, -1, tr.max_elements, layers)
-    g = Graph(nodes, edges, title=title)
+    g = Graph(nodes, edges, title=title, max_nodes=max_nodes)
     picture = svg.render(g, id_prefix="cr")
     data = _steps(tr, rows[:MAX_ROWS], g)
     data["summarised"] = g.summarised
@@ -187,7 +188,11 @@ def _steps(tr, rows, g):
                             for nd in (g.node_list[i] for i in inputs[:40])]})
     for i in inputs:
         vstep[i] = 1
-    computed = [i for i, nd in enumerate(g.node_list) if nd.kind not in ("leaf", "const")]
+    computed = [i for i, nd in enumerate(g.node_list) if nd.kind not in ("leaf", "const")
+                and any(s in by_step for s in nd.rows)]          # (rows past a cut: never)
+    for i, nd in enumerate(g.node_list):
+        if nd.kind not in ("leaf", "const") and i not in computed:
+            vstep[i] = None
     computed.sort(key=lambda i: min((by_step[s].seq for s in g.node_list[i].rows
                                      if s in by_step), default=0))
     for i in computed:
@@ -227,7 +232,7 @@ def _steps(tr, rows, g):
                   + ["Each was built by multiplying local derivatives along the paths from "
                      f"{seed.label} back to the leaf and adding the paths up: the chain rule."]})
     last = len(steps) - 1
-    return {"steps": steps, "vstep": vstep,
+    return {"steps": steps, "vstep": [last if s is None else s for s in vstep],
             "gstep": [last if s is None else s for s in gstep],
             "estep": [last if s is None else s for s in estep],
             "rowstep": {str(s["row"]): k for k, s in enumerate(steps)
@@ -322,6 +327,7 @@ _TEMPLATE = """<!DOCTYPE html>
 <button type="button" id="cr-last" title="last step (End)">▶|</button>
 <input type="range" id="cr-slider" min="0" max="0" value="0" aria-label="step">
 <span id="cr-counter"></span>
+<button type="button" id="cr-fit" title="fit the picture to the page's width (f)">fit</button>
 </nav>
 <section id="cr-explain" aria-live="polite">
 <div id="cr-phase"></div>

@@ -66,7 +66,8 @@
     });
     slider.value = String(at);
     counter.textContent = "step " + at + " of " + last + " · " + phase;
-    if (now !== null && nodes[now] && nodes[now].scrollIntoView) {
+    if (now !== null && nodes[now] && nodes[now].scrollIntoView &&
+        !$("cr-graph-wrap").classList.contains("cr-fit")) {
       nodes[now].scrollIntoView({ block: "nearest", inline: "nearest" });
     }
     document.body.setAttribute("data-step", String(at));
@@ -92,6 +93,11 @@
   $("cr-next").addEventListener("click", function () { stop(); show(at + 1); });
   $("cr-last").addEventListener("click", function () { stop(); show(last); });
   $("cr-play").addEventListener("click", play);
+  function fit() {
+    var on = $("cr-graph-wrap").classList.toggle("cr-fit");
+    $("cr-fit").textContent = on ? "actual size" : "fit";
+  }
+  $("cr-fit").addEventListener("click", fit);
   document.addEventListener("keydown", function (ev) {
     if (ev.target === slider || ev.altKey || ev.ctrlKey || ev.metaKey) { return; }
     var moves = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
@@ -99,6 +105,7 @@
     else if (ev.key === "Home") { stop(); show(0); }
     else if (ev.key === "End") { stop(); show(last); }
     else if (ev.key === " " && ev.target.tagName !== "BUTTON") { play(); }
+    else if (ev.key === "f") { fit(); }
     else { return; }
     ev.preventDefault();
   });

@@ -52,6 +52,7 @@ class Node:
     grad: object = None           # ∂L/∂node, kept likewise (None when unknown)
     kinks: int = 0                # elements at a non-differentiable point
     kink_note: str = ""           # "relu at 0: subdifferential [0, 1], chainrule used 0"
+    kink_choice: str = ""         # "∂ ∈ [0, 1], used 0": the same, short, for the box
     rows: list = field(default_factory=list)   # trace rows (steps) this node stands for
     ops: list = field(default_factory=list)    # a layer's operations
 
@@ -161,6 +162,15 @@ def _fresh_prefix():
     return f"cr{next(_prefixes)}"
 
 
+def _default_mode():
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_MODE = _default_mode()
+
+
 def _write(path, data):
     """Write ``data`` to ``path`` atomically: a half-written picture never replaces a good one."""
     folder = os.path.dirname(os.path.abspath(path))
@@ -168,6 +178,7 @@ def _write(path, data):
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, _MODE)             # mkstemp's 0600 would hide the file from others
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -189,6 +200,11 @@ def _kink_note(tr, op):
     if c is None:
         return ""
     return f"{op} {c.where}: subdifferential {c.subdifferential}, chainrule used {c.chosen}"
+
+
+def _kink_choice(tr, op):
+    c = tr.kinks.by_op.get(op)
+    return f"∂ ∈ {c.subdifferential}, used {c.chosen}" if c is not None else ""
 
 
 def _from_trace(tr, which, m, layers):
@@ -224,7 +240,7 @@ def _from_trace(tr, which, m, layers):
         index[r.node] = len(nodes)
         nodes.append(Node(r.label, kind, "" if r.kind == "leaf" else r.op, r.kw, r.shape,
                           r.value, r.upstream, r.kinks, _kink_note(tr, r.op) if r.kinks else "",
-                          [r.step]))
+                          _kink_choice(tr, r.op) if r.kinks else "", [r.step]))
     for r in rows:
         if r.kind != "op":
             continue

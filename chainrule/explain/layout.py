@@ -28,6 +28,7 @@ class Layout:
     width: float
     height: float
     layers: list = field(default_factory=list)   # node indices of each layer (no bend points)
+    bands: list = field(default_factory=list)    # (from, to) of each layer along the layer axis
 
 
 def layered(sizes, edges, rankdir="LR", layer_gap=56.0, node_gap=18.0, margin=12.0,
@@ -132,7 +133,8 @@ def layered(sizes, edges, rankdir="LR", layer_gap=56.0, node_gap=18.0, margin=12
         routes.append(pts)
     extent = high - low + 2 * margin
     w, h = (length, extent) if across_first else (extent, length)
-    return Layout(centers, routes, w, h, [[i for i in r if i < n] for r in rows])
+    bands = [(length - a - t, length - a) if flip else (a, a + t) for a, t in zip(start, thick)]
+    return Layout(centers, routes, w, h, [[i for i in r if i < n] for r in rows], bands)
 
 
 def layer_of(n, edges):

@@ -190,8 +190,9 @@ def _steps(tr, rows, g):
         vstep[i] = 1
     computed = [i for i, nd in enumerate(g.node_list) if nd.kind not in ("leaf", "const")
                 and any(s in by_step for s in nd.rows)]          # (rows past a cut: never)
+    reached = set(computed)
     for i, nd in enumerate(g.node_list):
-        if nd.kind not in ("leaf", "const") and i not in computed:
+        if nd.kind not in ("leaf", "const") and i not in reached:
             vstep[i] = None
     computed.sort(key=lambda i: min((by_step[s].seq for s in g.node_list[i].rows
                                      if s in by_step), default=0))
@@ -216,13 +217,15 @@ def _steps(tr, rows, g):
         for inp in r.inputs:
             if inp.node is not None:
                 sent_to.setdefault(inp.node, []).append((r.label, inp.sent))
+    edges_of = {}
+    for k, e in enumerate(g.edge_list):
+        edges_of.setdefault(e.row, []).append(k)
     for r in rows[1:]:
         i = node_of.get(r.step)
         if i is not None and gstep[i] is None:
             gstep[i] = len(steps)
-        for k, e in enumerate(g.edge_list):
-            if e.row == r.step:
-                estep[k] = len(steps)
+        for k in edges_of.get(r.step, ()):
+            estep[k] = len(steps)
         steps.append(_backward_step(r, i, sent_to.get(r.node, []), m, tr))
     leaves = [r for r in rows if r.kind == "leaf"]
     steps.append({"phase": "done", "node": None, "row": None,

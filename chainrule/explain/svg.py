@@ -60,6 +60,8 @@ class _Box:
             if wants_grad and node.kind != "freed":
                 self.lines.append(("cr-grad", "grad ", grad or ""))
         self.kink = f"⚠ {node.kinks} at a kink" if node.kinks else ""
+        if node.kink_choice and len(node.kink_choice) <= 36:
+            self.kink += f": {node.kink_choice}"
         widths = [_w(self.head, CHAR_HEAD)] + [_w(k + v) for _, k, v in self.lines]
         if self.record:
             widths.append(_w("data " + self.record[0]) + _w("grad " + self.record[1]) + 3 * PAD)
@@ -86,7 +88,7 @@ def render(g, id_prefix="cr"):
     lay = layout.layered([(b.w, b.h) for b in boxes], pairs, g.rankdir,
                          gaps=gap_list if g.rankdir in ("LR", "RL") else None, layer=layer)
     ends = [_points(e, route, boxes, g.rankdir) for e, route in zip(g.edge_list, lay.routes)]
-    spots = _label_spots(ends, labels, layer, pairs, g.rankdir)
+    spots = _label_spots(ends, labels, layer, pairs, g.rankdir, lay.bands)
     # labels spread apart may stick out of the picture: grow it
     lo_x, lo_y, hi_x, hi_y = 0.0, 0.0, lay.width, lay.height
     for (x, y), (sent, gate) in zip(spots, labels):
@@ -149,15 +151,27 @@ def _points(e, route, boxes, rankdir):
         [_end(route[-1], boxes[e.dst], rankdir, False)]
 
 
-def _label_spots(ends, labels, layer, pairs, rankdir):
-    """Label centres: mid last segment, then spread apart within each gap between layers."""
+def _label_spots(ends, labels, layer, pairs, rankdir, bands):
+    """Label centres: on the last segment, half-way across the gap before the target's layer
+    (clear of the boxes on either side), then spread apart within each gap."""
+    horizontal = rankdir in ("LR", "RL")
+    along = 0 if horizontal else 1
     spots = []
-    for pts in ends:
+    for pts, (u, v) in zip(ends, pairs):
         if not pts:
             spots.append((0.0, 0.0))
             continue
         a, b = pts[-2], pts[-1]
-        spots.append(((a[0] + b[0]) / 2, (a[1] + b[1]) / 2))
+        k = layer[v]
+        if 0 < k < len(bands) + 1 and k - 1 < len(bands) and k < len(bands):
+            prev, here = bands[k - 1], bands[k]
+            gap_mid = (max(prev) + min(here)) / 2 if max(prev) <= min(here) else \
+                (min(prev) + max(here)) / 2
+        else:
+            gap_mid = (a[along] + b[along]) / 2
+        span = b[along] - a[along]
+        t = 0.5 if abs(span) < 1e-9 else min(1.0, max(0.0, (gap_mid - a[along]) / span))
+        spots.append((a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])))
     horizontal = rankdir in ("LR", "RL")
     groups = {}
     for k, ((u, v), (sent, gate)) in enumerate(zip(pairs, labels)):

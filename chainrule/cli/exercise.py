@@ -10,6 +10,7 @@ import json
 
 from ..core.errors import ChainruleError
 from . import expr as E
+from .explain import _check_page, _guarded
 
 ORDER = 13
 
@@ -34,7 +35,7 @@ def register(sub):
                    "exercise's backward pass (self-contained HTML)")
     p.add_argument("--force", action="store_true",
                    help="let --html overwrite a file that chainrule did not write")
-    p.set_defaults(func=run)
+    p.set_defaults(func=_guarded(run))
 
 
 def _load(path):
@@ -73,7 +74,6 @@ def run(args):
                              actual=repr(args.rtol), fix="e.g. --rtol 1e-3")
     ex = exercise(args.name, rtol=args.rtol)
     if args.html:
-        from .explain import _check_page
         _check_page(args.html, args.force)
     answers = {}
     if args.answers:

@@ -174,7 +174,10 @@ _MODE = _default_mode()
 def _write(path, data):
     """Write ``data`` to ``path`` atomically: a half-written picture never replaces a good one."""
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".chainrule-", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".chainrule-", dir=folder)
+    except OSError as e:
+        raise OSError(e.errno, f"cannot write {path}: {e.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

@@ -28,7 +28,7 @@ __version__ = "0.1.0"
 
 # Heavier parts load on first use, so `import chainrule` stays quick.
 _SUBMODULES = ("nn", "optim", "losses", "data", "models", "training", "explain")
-_EXPLAIN = ("trace", "tracing", "graph", "kinks", "taylor_step")
+_EXPLAIN = ("trace", "tracing", "graph", "kinks", "taylor_step", "explain_html", "exercise")
 
 
 def __getattr__(name):

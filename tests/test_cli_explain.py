@@ -126,9 +126,13 @@ def test_explain_graph_without_graphviz_is_one_line(capfd, tmp_path, monkeypatch
     from chainrule.explain import graph as graph_module
     monkeypatch.setattr(sys.modules[graph_module.__module__].shutil, "which", lambda name: None)
     code, _, err = _run(capfd, "explain", "x*y", "--at", "x=1,y=2", "--graph",
-                        str(tmp_path / "g.svg"))
+                        str(tmp_path / "g.png"))
     assert code == 2 and err.count("\n") == 1 and "dot" in err
     assert (tmp_path / "g.dot").exists()         # the DOT text is kept for later rendering
+    code, out, err = _run(capfd, "explain", "x*y", "--at", "x=1,y=2", "--graph",
+                          str(tmp_path / "g.svg"))
+    assert code == 0, err                        # SVG needs no Graphviz
+    assert (tmp_path / "g.svg").read_text(encoding="utf-8").startswith("<svg")
 
 
 def test_explain_rejects_unknown_graph_format(capfd, tmp_path):

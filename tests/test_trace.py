@@ -76,7 +76,8 @@ def test_seed_000_text_shows_the_seed_and_the_formulas():
     text = cr.trace(_mse_chain, *W, names=["w1", "w2", "w3"]).to_text()
     first_data_line = text.splitlines()[2]
     assert "seed" in first_data_line and "∂L/∂L = 1" in first_data_line
-    assert "ŷ" in text and "1/n" in text and "→ w1.grad" in text
+    assert "ŷ" in text and "→ w1.grad" in text
+    assert "1/4 = [0.25, 0.25, 0.25, 0.25]" in text     # mean's 1/n, with n = 4 written out
 
 
 def test_default_names_are_argument_positions():
@@ -116,7 +117,7 @@ def test_sigmoid_formula_and_value():
     s = 1 / (1 + np.exp(-x))
     assert row.inputs[0].formula == "σ(x)(1−σ(x))"
     np.testing.assert_allclose(row.inputs[0].local, s * (1 - s))
-    assert "σ(x)(1−σ(x))" in str(t)
+    assert "σ(x0)(1−σ(x0))" in str(t)               # written with the input's own label
 
 
 def test_local_derivative_is_exact_even_where_upstream_is_zero():

@@ -31,8 +31,12 @@ def register(sub):
                                    "gradient) and report non-differentiable points. Example: "
                                    "chainrule explain \"relu(x)*y + abs(x)\" --at x=0,y=2")
     add_point_arguments(p, wrt="differentiate only with respect to these")
-    p.add_argument("--graph", metavar="FILE", help="also draw the graph: FILE.dot (always "
-                   "works) or FILE.svg/.png (needs Graphviz's dot)")
+    p.add_argument("--graph", metavar="FILE", help="also draw the graph: FILE.svg or FILE.dot "
+                   "(always work) or FILE.png/.pdf (need Graphviz's dot)")
+    p.add_argument("--html", metavar="FILE", help="also write FILE.html: one self-contained page "
+                   "that steps through the forward and backward pass (opens offline)")
+    p.add_argument("--force", action="store_true", help="let --html overwrite a file that "
+                   "chainrule did not write")
     p.set_defaults(func=_guarded(run_explain))
 
     p = sub.add_parser("check", help="check the gradient against finite differences",
@@ -113,6 +117,8 @@ def run_explain(args):
     f, wrt, xs = _function(args)
     if args.graph:
         _check_output(args.graph, ("dot", "svg", "png", "pdf"))
+    if args.html:
+        _check_page(args.html, args.force)
     t = trace(f, *xs, names=wrt)
     text = t.to_text()
     print(f"f = {fmt(t.value)}")
@@ -128,8 +134,22 @@ def run_explain(args):
         except ChainruleError as e:
             raise _Fail(f"could not draw {args.graph}: {_one_line(e)} (the DOT text is in {dot})") \
                 from None
-        print(f"wrote {written}" + (f" and {dot}" if str(written) != dot else ""))
+        extra = os.path.exists(dot) and str(written) != dot and not written.suffix == ".svg"
+        print(f"wrote {written}" + (f" and {dot}" if extra else ""))
+    if args.html:
+        from ..explain.page import explain_html
+        explain_html(t, path=args.html, title=f"{args.expression}  at {args.at}")
+        print(f"wrote {args.html} (open it in a browser: it is self-contained and works offline)")
     return 0
+
+
+def _check_page(path, force):
+    """--html: an .html name in an existing folder, never overwriting someone else's file."""
+    from ..explain.page import is_ours
+    _check_output(path, ("html", "htm"))
+    if os.path.exists(path) and not force and not is_ours(path):
+        raise _Fail(f"{path} exists and was not written by chainrule; pass --force to overwrite "
+                    "it, or choose another name")
 
 
 # -------------------------------------------------------------------- check

@@ -20,6 +20,7 @@ import numpy as np
 from ..core import backward as _backward
 from ..core.errors import ChainruleError
 from ..core.tensor import Tensor
+from . import formula, modules
 from .kinks import KinkReport
 
 # nn activations that act element by element (the rest of nn, e.g. softmax, does not)
@@ -27,9 +28,7 @@ _NN_ELEMENTWISE = ("relu", "sigmoid", "tanh", "softplus", "leaky_relu", "elu", "
                    "silu", "swish", "softsign", "hardtanh", "relu6", "log_sigmoid", "logsigmoid",
                    "mish", "hard_sigmoid", "hardsigmoid")
 _elementwise = None
-# names the op's formulas give its arguments, so "y" in a formula can be matched to an input
-_ROLES = {"clip": ("x", "lo", "hi"), "where": ("cond", "x", "y"), "matmul": ("A", "B"),
-          "dot": ("A", "B")}
+_one_input = None
 
 
 def _elementwise_ops():
@@ -41,6 +40,15 @@ def _elementwise_ops():
         ops |= {getattr(nn, n) for n in _NN_ELEMENTWISE if hasattr(nn, n)}
         _elementwise = ops
     return _elementwise
+
+
+def _one_input_ops():
+    """Reductions and activations: their formulas call their (first) argument x."""
+    global _one_input
+    if _one_input is None:
+        from ..ops import nn, reductions
+        _one_input = set(reductions._ops.values()) | set(nn._ops.values())
+    return _one_input
 
 
 def _array(x):
@@ -58,6 +66,7 @@ class Input:
     local: object = None          # its value (elementwise ops, scalar outputs), else None
     sent: object = None           # gradient sent to the input, ∂L/∂input along this edge
     value: object = None          # constants only: their value
+    argnum: int | None = None     # which argument of the op it is
 
 
 @dataclass
@@ -76,6 +85,8 @@ class Row:
     kinks: int = 0                # elements at a non-differentiable point
     backward_pass: int = 0
     kw: str = ""                  # keyword arguments of the op, as text
+    seq: int = 0                  # the Tensor's creation number (forward order; 0 for leaves)
+    named: bool = False           # the user gave the node its label (tensor.name, names=)
 
     @property
     def grad(self):
@@ -99,7 +110,7 @@ class _Pass:
 class Trace(_backward.Observer):
     """The record of one or more backward passes (a hook on ``core.backward``)."""
 
-    def __init__(self, max_elements=10, keep_arrays=False):
+    def __init__(self, max_elements=10, keep_arrays=False, model=None):
         self.rows = []
         self.kinks = KinkReport()
         self.max_elements = max_elements
@@ -111,12 +122,27 @@ class Trace(_backward.Observer):
         self._pass = None
         self._count = 0
         self._inner = 0           # intermediate nodes named so far (v1, v2, ...)
+        self.model = model        # a Module: parameters named by path, operations by layer
+        self.layers = modules.Layers(model) if model is not None else None
+        self._names.update(modules.parameter_names(model))
 
     # ------------------------------------------------------------- recording
+    def __enter__(self):
+        super().__enter__()
+        if self.layers is not None:
+            self.layers.__enter__()
+        return self
+
     def __exit__(self, *exc):
         super().__exit__(*exc)
+        if self.layers is not None:
+            self.layers.__exit__(*exc)
         self._finish_pass()
         return False
+
+    def layer_of(self, row):
+        """The module path of the layer whose forward made ``row``'s node (None outside one)."""
+        return self.layers.owner(row.seq) if self.layers is not None else None
 
     def _keep(self, x):
         return keep(_array(x), self.max_elements, self.keep_arrays)
@@ -154,10 +180,11 @@ class Trace(_backward.Observer):
         garr = _array(g)
         row = Row(len(self.rows), "op", n.label, op.name, n.no, t.data.shape, self._keep(t.data),
                   self._keep(garr), paths=max(n.paths, 1), kinks=self.kinks.record(t),
-                  backward_pass=self._pass.index, kw=_kw_text(t._kw))
+                  backward_pass=self._pass.index, kw=_kw_text(t._kw), seq=t._seq,
+                  named=bool(t.name))
         sent = list(sent)
         formulas = op.formula or {}
-        roles = _ROLES.get(op.name) or (("x", "y") if op in _elementwise_ops() else ())
+        roles = formula.roles(op, op in _elementwise_ops(), op in _one_input_ops())
         for i, a in enumerate(t._args):
             role = roles[i] if i < len(roles) else ""
             if isinstance(a, Tensor) and sent and sent[0][0] is a:
@@ -166,12 +193,14 @@ class Trace(_backward.Observer):
                 m.paths += 1
                 m.total = pg.copy() if m.total is None else m.total + pg
                 row.inputs.append(Input(m.label, m.no, a.data.shape, role, formulas.get(i),
-                                        self._local(op, i, t, garr, pg), self._keep(pg)))
+                                        self._local(op, i, t, garr, pg), self._keep(pg),
+                                        argnum=i))
             elif not (isinstance(a, Tensor) and a.requires_grad):
                 v = _array(a) if isinstance(a, (Tensor, np.ndarray, int, float, complex,
                                                 np.generic)) else None
                 if v is not None:
-                    row.inputs.append(Input("const", None, v.shape, role, value=self._keep(v)))
+                    row.inputs.append(Input("const", None, v.shape, role, value=self._keep(v),
+                                            argnum=i))
         self.rows.append(row)
 
     def _local(self, op, i, t, garr, pg):
@@ -197,6 +226,7 @@ class Trace(_backward.Observer):
         unnamed = [n for n in leaves if n.label is None]
         for k, n in enumerate(unnamed):
             n.label = "leaf" if len(unnamed) == 1 else f"leaf{k + 1}"
+        unnamed_labels = {n.label for n in unnamed}
         names = {n.no: n.label for n in leaves}
         for row in self.rows[p.start:]:
             for inp in row.inputs:
@@ -205,7 +235,8 @@ class Trace(_backward.Observer):
         for n in leaves:
             self.rows.append(Row(len(self.rows), "leaf", n.label, "leaf", n.no,
                                  n.tensor.data.shape, self._keep(n.tensor.data),
-                                 self._keep(n.total), paths=n.paths, backward_pass=p.index))
+                                 self._keep(n.total), paths=n.paths, backward_pass=p.index,
+                                 named=n.label not in unnamed_labels))
 
     # --------------------------------------------------------------- reading
     def __len__(self):
@@ -247,54 +278,92 @@ def _kw_text(kw):
     return ", ".join(f"{k}={v!r}" for k, v in kw.items() if v is not None)[:40]
 
 
-def tracing(max_elements=10, keep_arrays=False):
-    """Record every backward pass run inside a ``with`` block; yields the Trace."""
-    return Trace(max_elements, keep_arrays)
+def tracing(max_elements=10, keep_arrays=False, model=None):
+    """Record every backward pass run inside a ``with`` block; yields the Trace.
+
+    With ``model`` (a Module) its parameters are labelled by module path (``0.weight``)
+    and the operations of a forward pass run inside the block are grouped by layer.
+    """
+    return Trace(max_elements, keep_arrays, model=model)
 
 
-def trace(f, *args, gradient=None, names=None, max_elements=10, keep_arrays=False):
+def trace(f, *args, gradient=None, names=None, max_elements=10, keep_arrays=False, model=None):
     """Run ``f(*args)`` on fresh Tensors, backpropagate from its output, and return the Trace.
 
     Arguments are named ``names[i]``, else their Tensor name, else ``x0, x1, ...``.
     ``gradient`` seeds a non-scalar output (the v of a vector-Jacobian product).
+    A Module argument is passed as it is: its parameters are the leaves, labelled by
+    module path (``0.weight``; ``names[i]`` becomes a prefix), and its gradient is a
+    dict of theirs.  ``model=`` does the same for a model ``f`` uses from outside.
+    The parameters' ``.grad`` are left as they were.
     """
     if names is not None and len(names) != len(args):
         raise ChainruleError("trace", expected=f"{len(args)} names, one per argument",
                              actual=f"{len(names)} names", fix="pass one name per argument")
     leaves = []
-    tr = Trace(max_elements, keep_arrays)
+    models = [a for a in args if modules.is_module(a)]
+    if model is not None:
+        if not modules.is_module(model):
+            raise ChainruleError("trace", expected="model= a chainrule.nn.Module",
+                                 actual=type(model).__name__,
+                                 fix="pass the model object whose parameters f uses")
+        models.append(model)
+    tr = Trace(max_elements, keep_arrays, model=models[0] if models else None)
     for i, a in enumerate(args):
+        if modules.is_module(a):
+            tr._names.update(modules.parameter_names(a, f"{names[i]}." if names else ""))
+            leaves.append(a)
+            continue
         arr = np.array(_array(a))
         if arr.dtype.kind not in "fc":
             arr = arr.astype(np.float64)
         t = Tensor(arr, requires_grad=True, name=getattr(a, "name", None))
         leaves.append(t)
         tr._names[id(t)] = names[i] if names else (t.name or f"x{i}")
-    with tr:
-        out = f(*leaves)
-        if not (isinstance(out, Tensor) and out.requires_grad):
-            raise ChainruleError("trace", message="the output does not depend on the arguments",
-                                 expected="a Tensor computed from f's arguments",
-                                 actual=f"{type(out).__name__}",
-                                 fix="compute the result from the arguments with chainrule.numpy "
-                                     "(cnp.*) or Tensor operators")
-        out.backward(gradient)
-        if not tr.rows:                    # f returned an argument itself: no op to record
-            n = tr._start_pass(out, gradient if gradient is not None else np.ones_like(out.data))
-            n.total, n.paths = out.grad, 1
-    tr.value = out.data.copy()
-    tr.grads = tuple(t.grad if t.grad is not None else np.zeros_like(t.data) for t in leaves)
+    params = {id(p): p for m in models for p in m.parameters()}
+    saved = {k: p.grad for k, p in params.items()}
+    try:
+        for p in params.values():
+            p.grad = None
+        with tr:
+            out = f(*leaves)
+            if not (isinstance(out, Tensor) and out.requires_grad):
+                raise ChainruleError(
+                    "trace", message="the output does not depend on the arguments",
+                    expected="a Tensor computed from f's arguments",
+                    actual=f"{type(out).__name__}",
+                    fix="compute the result from the arguments with chainrule.numpy "
+                        "(cnp.*) or Tensor operators")
+            if tr.layers is not None:
+                tr.layers.__exit__(None, None, None)    # the forward pass is over
+            out.backward(gradient)
+            if not tr.rows:                    # f returned an argument itself: no op to record
+                n = tr._start_pass(out, gradient if gradient is not None
+                                   else np.ones_like(out.data))
+                n.total, n.paths = out.grad, 1
+        tr.value = out.data.copy()
+        tr.grads = tuple(_grad_of(t) for t in leaves)
+    finally:
+        for k, p in params.items():
+            p.grad = saved[k]
     return tr
+
+
+def _grad_of(leaf):
+    if modules.is_module(leaf):
+        return {name: _grad_of(p) for name, p in leaf.named_parameters()}
+    return np.array(leaf.grad, copy=True) if leaf.grad is not None else np.zeros_like(leaf.data)
 
 
 # ------------------------------------------------------------------- formatting
 @dataclass
 class Summary:
-    """What is kept of an array too large to print: its shape and min / mean / max."""
+    """What is kept of an array too large to print: its shape, min / mean / max and norm."""
     shape: tuple
     min: float
     mean: float
     max: float
+    norm: float = float("nan")    # the 2-norm of all its elements, ‖a‖
 
     def __str__(self):
         return f"min {self.min:.4g} / mean {self.mean:.4g} / max {self.max:.4g}"
@@ -306,10 +375,15 @@ def keep(a, max_elements=10, full=False):
     if full or a.size <= max_elements:
         return np.array(a, copy=True)
     b = np.abs(a) if np.iscomplexobj(a) else a
-    return Summary(a.shape, float(b.min()), float(b.mean()), float(b.max()))
+    if a.size == 0:
+        return Summary(a.shape, float("nan"), float("nan"), float("nan"), 0.0)
+    return Summary(a.shape, float(b.min()), float(b.mean()), float(b.max()),
+                   float(np.sqrt(np.sum(np.abs(a) ** 2))))
 
 
 def _num(x):
+    if isinstance(x, (float, np.floating)) and x == 0:
+        return "0"                       # no "-0" for a zero that came out of a product with -1
     return f"{x:.4g}" if isinstance(x, (float, complex, np.floating, np.complexfloating)) else str(x)
 
 
@@ -328,55 +402,74 @@ def show(v, max_elements=10):
     return " ".join(part.strip() for part in s.split("\n"))
 
 
-_HEAD = ("#", "node", "op", "shape", "value", "∂L/∂node (arriving)", "input", "input shape",
+HEAD = ("#", "node", "op", "shape", "value", "∂L/∂node (arriving)", "input", "input shape",
          "local derivative ∂node/∂input", "sent on: ∂L/∂input")
 
 
 def _cells(tr):
     """(pass title or None, [cells...]) lines shared by the three renderings."""
-    m = tr.max_elements
     out = []
     for row in tr.rows:
         if row.kind == "seed" and tr.passes > 1:
             out.append((f"backward pass {row.backward_pass + 1}", None))
-        op = row.op + (f"({row.kw})" if row.kw else "")
-        if row.kinks:
-            op += f" ⚠ {row.kinks} at kink"
-        arriving = show(row.upstream, m)
-        if row.kind == "seed":
-            arriving = f"∂{row.label}/∂{row.label} = {arriving}"
-        elif row.paths > 1:
-            arriving += f" (sum of {row.paths} paths)"
-        base = [str(row.step), row.label, op, str(row.shape), show(row.value, m), arriving]
-        if row.kind == "leaf":
-            out.append((None, base + ["", "", f"→ {row.label}.grad", ""]))
-            continue
-        if not row.inputs:
-            out.append((None, base + ["", "", "", ""]))
-        for k, inp in enumerate(row.inputs):
-            if inp.node is None:
-                v = show(inp.value, m)
-                name = f"const {v}" if len(v) <= 12 else "const"
-                rest = [_role(name, inp), str(inp.shape), "(no gradient)", ""]
-            else:
-                local = inp.formula or ""
-                if inp.local is not None:
-                    local = f"{local} = {show(inp.local, m)}" if local else show(inp.local, m)
-                rest = [_role(inp.label, inp), str(inp.shape), local, show(inp.sent, m)]
-            out.append((None, (base if k == 0 else [""] * len(base)) + rest))
+        out.extend((None, c) for c in row_cells(row, tr.max_elements))
     return out
 
 
-def _role(name, inp):
-    return f"{name} (as {inp.role})" if inp.role else name
+def row_cells(row, m=10):
+    """The table lines of one row: the node's cells, then one line per input."""
+    op = row.op + (f"({row.kw})" if row.kw else "")
+    if row.kinks:
+        op += f" ⚠ {row.kinks} at kink"
+    arriving = show(row.upstream, m)
+    if row.kind == "seed":
+        arriving = f"∂{row.label}/∂{row.label} = {arriving}"
+    elif row.paths > 1:
+        arriving += f" (sum of {row.paths} paths)"
+    base = [str(row.step), row.label, op, str(row.shape), show(row.value, m), arriving]
+    if row.kind == "leaf":
+        return [base + ["", "", f"→ {row.label}.grad", ""]]
+    if not row.inputs:
+        return [base + ["", "", "", ""]]
+    out = []
+    for k, inp in enumerate(row.inputs):
+        if inp.node is None:
+            v = show(inp.value, m)
+            name = f"const {v}" if len(v) <= 12 else "const"
+            rest = [name, str(inp.shape), "(no gradient)", ""]
+        else:
+            rest = [inp.label, str(inp.shape), local_text(row, inp, m), show(inp.sent, m)]
+        out.append((base if k == 0 else [""] * len(base)) + rest)
+    return out
+
+
+def args_text(row, max_elements=10):
+    """'v4, w2': the arguments of a row's op, constants by value when short."""
+    parts = []
+    for inp in sorted(row.inputs, key=lambda p: p.argnum if p.argnum is not None else 0):
+        if inp.node is None:
+            v = show(inp.value, max_elements)
+            parts.append(v if len(v) <= 12 else f"const{tuple(inp.shape)}")
+        else:
+            parts.append(inp.label)
+    return ", ".join(parts)
+
+
+def local_text(row, inp, max_elements=10):
+    """'x = 0.5': the local derivative ∂node/∂input in the inputs' own names, with its value."""
+    text = formula.render(inp.formula, row, inp, lambda v: show(v, max_elements))
+    if inp.local is not None:
+        value = show(inp.local, max_elements)
+        return f"{text} = {value}" if text and text != value else value
+    return text
 
 
 def _text(tr):
     lines = _cells(tr)
     cells = [c for _, c in lines if c is not None]
-    widths = [max(len(c[i]) for c in [_HEAD] + cells) for i in range(len(_HEAD))]
+    widths = [max(len(c[i]) for c in [HEAD] + cells) for i in range(len(HEAD))]
     fmt_ = lambda c: "  ".join(v.ljust(w) for v, w in zip(c, widths)).rstrip()  # noqa: E731
-    text = [fmt_(_HEAD), fmt_(["─" * w for w in widths])]
+    text = [fmt_(HEAD), fmt_(["─" * w for w in widths])]
     text += [f"── {title} ──" if c is None else fmt_(c) for title, c in lines]
     text.append("each input receives ∂L/∂input = ∂L/∂node × ∂node/∂input "
                 "(summed over broadcast axes; summed over paths at a node)")
@@ -387,9 +480,9 @@ def _text(tr):
 
 def _markdown(tr):
     esc = lambda s: s.replace("|", "\\|")  # noqa: E731
-    text = ["| " + " | ".join(_HEAD) + " |", "|" + "---|" * len(_HEAD)]
+    text = ["| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
     for title, c in _cells(tr):
-        text.append(f"| **{title}** |" + " |" * (len(_HEAD) - 1) if c is None
+        text.append(f"| **{title}** |" + " |" * (len(HEAD) - 1) if c is None
                     else "| " + " | ".join(esc(v) for v in c) + " |")
     if tr.kinks.by_op:
         text += ["", "```", tr.kinks.report, "```"]
@@ -399,10 +492,10 @@ def _markdown(tr):
 def _html(tr):
     import html as h
     text = ["<table class='chainrule-trace'>",
-            "<tr>" + "".join(f"<th>{h.escape(c)}</th>" for c in _HEAD) + "</tr>"]
+            "<tr>" + "".join(f"<th>{h.escape(c)}</th>" for c in HEAD) + "</tr>"]
     for title, c in _cells(tr):
         if c is None:
-            text.append(f"<tr><th colspan='{len(_HEAD)}'>{h.escape(title)}</th></tr>")
+            text.append(f"<tr><th colspan='{len(HEAD)}'>{h.escape(title)}</th></tr>")
         else:
             text.append("<tr>" + "".join(f"<td>{h.escape(v)}</td>" for v in c) + "</tr>")
     text.append("</table>")

@@ -5,13 +5,15 @@ trace or graph given ``model=`` labels its leaves ``0.weight`` rather than ``lea
 
 To draw a model one layer per box, the forward pass is watched: while ``Layers``
 is active, every module's ``forward`` is wrapped (on the instance, undone on exit)
-to note the creation numbers (``Tensor._seq``) of the Tensors made inside it.  An
+to note the creation numbers (``Tensor._seq``) of the Tensors made inside it (by
+the watching thread only: another thread calling the model meanwhile runs it as is).  An
 operation then belongs to the innermost leaf module (one without sub-modules:
 Linear, ReLU, a loss) whose call created it.
 """
 from __future__ import annotations
 
 import bisect
+import threading
 
 from ..core import primitive
 
@@ -64,7 +66,11 @@ class Layers:
         return False
 
     def _watch(self, path, forward):
+        me = threading.get_ident()
+
         def watched(*args, **kwargs):
+            if threading.get_ident() != me:   # another thread using the model: not ours to note
+                return forward(*args, **kwargs)
             start = primitive._next_seq()
             try:
                 return forward(*args, **kwargs)

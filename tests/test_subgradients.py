@@ -52,6 +52,10 @@ def test_reduction_ties_split_evenly(name):
 def test_clip_at_a_bound_is_zero(x):
     assert d(lambda a: cnp.clip(a, -1.0, 1.0), x) == 0.0
     assert d(lambda a: cnp.clip(a, -1.0, 1.0), 0.5) == 1.0
+    # the bound that is hit takes the 1; a None bound takes no part
+    assert cr.grad(cnp.clip, argnums=(0, 1, 2))(x, -1.0, 1.0) == \
+        ((0.0, 1.0, 0.0) if x < 0 else (0.0, 0.0, 1.0))
+    assert d(lambda a: cnp.clip(a, None, 1.0), x) == (1.0 if x < 0 else 0.0)
 
 
 def test_norm_at_zero_is_zero():
@@ -91,6 +95,8 @@ def test_power_special_values():
     assert cr.grad(cr.grad(lambda x: x ** 0))(0.0) == 0.0
     assert cr.grad(lambda y: 0.0 ** y)(2.0) == 0.0
     assert cr.grad(lambda x, y: x ** y, argnums=1)(0.0, 0.5) == 0.0
+    h = cr.hessian(lambda x, y: x ** y, argnums=(0, 1))(2.0, 0.0)
+    assert h[0][1] == h[1][0] == 0.5                       # 1/x at y = 0
 
 
 def test_where_trap_documented_behaviour_and_fix():

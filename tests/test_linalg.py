@@ -311,3 +311,55 @@ def test_wrong_rule_is_caught():
             check(cnp.matmul, rand(3, 3), rand(3, 3, seed=1), order=1)
     finally:
         cnp.matmul.vjp = rule
+
+
+# -------------------------------------- hypothesis: every product, size 0 included
+def _product_case(data):
+    """(name, chainrule function, NumPy function, shape of a, shape of b), sizes 0..3."""
+    side = st.integers(0, 3)
+    kind = data.draw(st.sampled_from(["matmul", "dot", "einsum", "tensordot", "inner", "outer"]))
+    if kind == "matmul":
+        shapes = data.draw(hnp.mutually_broadcastable_shapes(
+            signature="(m?,n),(n,p?)->(m?,p?)", max_dims=4, min_side=0, max_side=3))
+        return kind, cnp.matmul, np.matmul, *shapes.input_shapes
+    if kind == "einsum":
+        batch = data.draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=2,
+                                                            min_side=0, max_side=3))
+        m, n, p = data.draw(side), data.draw(side), data.draw(side)
+        sub = "...ij,...jk->...ik"
+        return (kind, functools.partial(cnp.einsum, sub), functools.partial(np.einsum, sub),
+                batch.input_shapes[0] + (m, n), batch.input_shapes[1] + (n, p))
+    if kind == "outer":
+        sa = data.draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=3))
+        sb = data.draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=3))
+        return kind, cnp.outer, np.outer, sa, sb
+    n = data.draw(side)
+    lead_a = data.draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=3))
+    lead_b = data.draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=3))
+    if kind == "inner":
+        return kind, cnp.inner, np.inner, lead_a + (n,), lead_b + (n,)
+    if kind == "dot":
+        if data.draw(st.booleans()):            # (..., n)·(K..., n, m)
+            return kind, cnp.dot, np.dot, lead_a + (n,), lead_b[:1] + (n, data.draw(side))
+        return kind, cnp.dot, np.dot, lead_a + (n,), (n,)
+    k = data.draw(st.integers(0, 2))             # tensordot over k trailing/leading axes
+    core = tuple(data.draw(side) for _ in range(k))
+    return (kind, functools.partial(cnp.tensordot, axes=k),
+            functools.partial(np.tensordot, axes=k), lead_a + core, core + lead_b)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_products_over_drawn_shapes_with_size_zero(data):
+    name, f, npf, sa, sb = _product_case(data)
+    a, b = rand(*sa), rand(*sb, seed=1)
+    want = npf(a, b)
+    got = f(cr.tensor(a), cr.tensor(b))
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got.data, want, rtol=1e-12, atol=1e-12)
+    w = rand(*want.shape, seed=2)
+    ga, gb = cr.grad(lambda x, y: cnp.sum(f(x, y) * w), argnums=(0, 1))(a, b)
+    assert ga.shape == sa and gb.shape == sb
+    _, t = cr.jvp(f, (a, b), (np.ones(sa), np.ones(sb)))
+    assert t.shape == want.shape
+    check(f, a, b)

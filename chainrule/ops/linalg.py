@@ -75,8 +75,9 @@ def _matmul_vjp(i, g, ans, a, b):
         r = matmul(g2, _T(b2))                            # (..., p, n)
         return reshape(r, _shape(r)[:-2] + sa) if len(sa) == 1 else r
     if len(_shape(b2)) == 2 and len(_shape(a2)) > 2:      # batch folded into one GEMM
+        rows = _prod(_shape(a2)[:-1])                     # explicit: -1 fails on size 0
         n, q = _shape(b2)
-        return reshape(matmul(_T(reshape(a2, (-1, n))), reshape(g2, (-1, q))), sb)
+        return reshape(matmul(_T(reshape(a2, (rows, n))), reshape(g2, (rows, q))), sb)
     r = matmul(_T(a2), g2)                                # (..., n, q)
     return reshape(r, _shape(r)[:-1]) if len(sb) == 1 else r
 
@@ -97,7 +98,7 @@ def _dot_vjp(i, g, ans, a, b):
     if len(sb) == 1:                                      # (..., n)·(n,) -> (...)
         if i == 0:
             return reshape(g, _shape(g) + (1,)) * b
-        return matmul(reshape(g, (-1,)), reshape(a, (-1, sb[0])))
+        return matmul(reshape(g, (-1,)), reshape(a, (_prod(sa[:-1]), sb[0])))
     if len(sb) == 2 and i == 0:                           # (..., n)·(n, m): plain matmul
         return matmul(g, _T(b))
     n, m = sb[-2:]                                        # (I..., n)·(K..., n, m) -> (I..., K..., m)
@@ -126,7 +127,8 @@ def _inner_vjp(i, g, ans, a, b):
     sa, sb = _shape(a), _shape(b)
     if not sa or not sb:
         return g * (b if i == 0 else a)
-    a2, b2 = reshape(a, (-1, sa[-1])), reshape(b, (-1, sb[-1]))
+    a2 = reshape(a, (_prod(sa[:-1]), sa[-1]))
+    b2 = reshape(b, (_prod(sb[:-1]), sb[-1]))
     g2 = reshape(g, (_prod(sa[:-1]), _prod(sb[:-1])))     # out[I, K] = a[I, :]·b[K, :]
     return reshape(matmul(g2, b2), sa) if i == 0 else reshape(matmul(_T(g2), a2), sb)
 

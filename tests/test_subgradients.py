@@ -99,6 +99,20 @@ def test_power_special_values():
     assert h[0][1] == h[1][0] == 0.5                       # 1/x at y = 0
 
 
+def test_det_at_a_singular_matrix_is_the_cofactor_matrix():
+    a = np.array([[1.0, 2.0], [2.0, 4.0]])
+    np.testing.assert_allclose(cr.grad(cnp.linalg.det)(a), [[4.0, -2.0], [-2.0, 1.0]], atol=1e-14)
+    h = cr.hessian(cnp.linalg.det)(a).reshape(4, 4)      # det = ad − bc: constant Hessian
+    np.testing.assert_allclose(h, np.rot90(np.diag([1.0, -1.0, -1.0, 1.0])), atol=1e-14)
+
+
+def test_slogdet_at_a_singular_matrix_is_minus_inf_and_refuses_a_derivative():
+    a = np.array([[1.0, 2.0], [2.0, 4.0]])
+    assert cnp.linalg.slogdet(cr.tensor(a))[1].data == -np.inf
+    with pytest.raises(cr.ChainruleError, match="singular"):
+        cr.grad(lambda m: cnp.linalg.slogdet(m)[1])(a)
+
+
 def test_where_trap_documented_behaviour_and_fix():
     x = cr.tensor([0.0, 4.0], requires_grad=True)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -7,8 +7,8 @@ adjoints use matmul on transposed views (``swapaxes``) rather than copies, so
 a first-order backward pass costs what NumPy's matmul costs; since they are
 written with these same primitives, they can be differentiated again.
 
-Decompositions (inv, solve, det, eigh, svd, ...) live in decompositions.py and
-are re-exported at the bottom of this module.
+Decompositions (inv, solve, eigh, svd, ...) live in decompositions.py, det and
+slogdet in determinants.py; both are re-exported at the bottom of this module.
 """
 import string
 from functools import lru_cache
@@ -290,5 +290,7 @@ globals().update(_ops)
 
 from .decompositions import *  # noqa: E402,F401,F403
 from .decompositions import __all__ as _decompositions  # noqa: E402
+from .determinants import *  # noqa: E402,F401,F403
+from .determinants import __all__ as _determinants  # noqa: E402
 
-__all__ = sorted(_ops) + list(_decompositions)
+__all__ = sorted(_ops) + list(_decompositions) + list(_determinants)

@@ -308,8 +308,9 @@ defvjp(_pinv, _pinv_vjp, formulas={0: "−A⁺ᵀgA⁺ᵀ + (I−AA⁺)gᵀA⁺A
 defjvp(_pinv, _pinv_jvp)
 
 
-def pinv(a, rcond=None, hermitian=False, **kw):
+def pinv(a, rcond=None, hermitian=False, *, rtol=np._NoValue):
     """Moore-Penrose pseudo-inverse; differentiable where the rank does not change."""
+    kw = {} if rtol is np._NoValue else {"rtol": rtol}
     if rcond is not None:
         kw["rcond"] = rcond
     if hermitian:

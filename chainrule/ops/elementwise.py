@@ -89,16 +89,18 @@ def _dsinc(x):
 
 def _unary(name, fn, d, formula):
     op = Primitive(name, fn)
+    # **kw: NumPy's ufunc keywords (dtype=, casting=...; see numpy/signatures.py) change
+    # neither the derivative nor its shape; the engine casts gradients to the input's dtype
     if d is None:   # piecewise constant: the derivative is 0 wherever it exists
-        defvjp(op, lambda g, ans, x: zeros_like(g))
-        defjvp(op, lambda t, ans, x: zeros_like(t))
+        defvjp(op, lambda g, ans, x, **kw: zeros_like(g))
+        defjvp(op, lambda t, ans, x, **kw: zeros_like(t))
     elif isinstance(d, Quotient):
         h = d.h
-        defvjp(op, lambda g, ans, x: g / h(ans, x))
-        defjvp(op, lambda t, ans, x: t / h(ans, x))
+        defvjp(op, lambda g, ans, x, **kw: g / h(ans, x))
+        defjvp(op, lambda t, ans, x, **kw: t / h(ans, x))
     else:
-        defvjp(op, lambda g, ans, x: g * d(ans, x))
-        defjvp(op, lambda t, ans, x: t * d(ans, x))
+        defvjp(op, lambda g, ans, x, **kw: g * d(ans, x))
+        defjvp(op, lambda t, ans, x, **kw: t * d(ans, x))
     op.formula = {0: formula}
     return op
 
@@ -161,8 +163,10 @@ def _dpow_exponent(ans, x):
 
 def _binary(name, fn, dx, dy, formulas):
     op = Primitive(name, fn)
-    defvjp(op, lambda g, ans, x, y: g * dx(ans, x, y), lambda g, ans, x, y: g * dy(ans, x, y))
-    defjvp(op, lambda t, ans, x, y: t * dx(ans, x, y), lambda t, ans, x, y: t * dy(ans, x, y))
+    defvjp(op, lambda g, ans, x, y, **kw: g * dx(ans, x, y),
+           lambda g, ans, x, y, **kw: g * dy(ans, x, y))
+    defjvp(op, lambda t, ans, x, y, **kw: t * dx(ans, x, y),
+           lambda t, ans, x, y, **kw: t * dy(ans, x, y))
     op.formula = dict(enumerate(formulas))
     return op
 
@@ -175,10 +179,11 @@ for _name, (_fn, _dx, _dy, _formulas) in BINARY.items():
 # add and subtract pass the gradient straight through: no multiplication needed
 add = _ops["add"] = Primitive("add", np.add)
 subtract = _ops["subtract"] = Primitive("subtract", np.subtract)
-defvjp(add, lambda g, ans, x, y: g, lambda g, ans, x, y: g, formulas={0: "1", 1: "1"})
-defjvp(add, lambda t, ans, x, y: t, lambda t, ans, x, y: t)
-defvjp(subtract, lambda g, ans, x, y: g, lambda g, ans, x, y: -g, formulas={0: "1", 1: "-1"})
-defjvp(subtract, lambda t, ans, x, y: t, lambda t, ans, x, y: -t)
+defvjp(add, lambda g, ans, x, y, **kw: g, lambda g, ans, x, y, **kw: g, formulas={0: "1", 1: "1"})
+defjvp(add, lambda t, ans, x, y, **kw: t, lambda t, ans, x, y, **kw: t)
+defvjp(subtract, lambda g, ans, x, y, **kw: g, lambda g, ans, x, y, **kw: -g,
+       formulas={0: "1", 1: "-1"})
+defjvp(subtract, lambda t, ans, x, y, **kw: t, lambda t, ans, x, y, **kw: -t)
 
 # ------------------------------------------------------- three-argument ops
 where = _ops["where"] = Primitive("where", np.where)

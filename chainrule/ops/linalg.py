@@ -16,8 +16,9 @@ from functools import lru_cache
 import numpy as np
 
 from ..core.errors import ChainruleError, describe
-from ..core.primitive import (Primitive, _dtype, _shape, defjvp, defjvp_argnum, defvjp,
+from ..core.primitive import (Primitive, _dtype, _shape, astype, defjvp, defjvp_argnum, defvjp,
                               defvjp_argnum)
+from ..core.tensor import Tensor
 from .shape import reshape, swapaxes, transpose
 
 _ops = {}
@@ -61,7 +62,7 @@ def _promote(a, b, g):
     return a, b, reshape(g, sg)
 
 
-def _matmul_vjp(i, g, ans, a, b):
+def _matmul_vjp(i, g, ans, a, b, **kw):     # kw: dtype=, casting=... (numpy/signatures.py)
     if type(g) is np.ndarray and type(a) is np.ndarray and type(b) is np.ndarray \
             and a.ndim == 2 and b.ndim in (1, 2):
         # first-order pass on the common layer shapes: straight to BLAS, no reshapes
@@ -87,7 +88,7 @@ matmul = _ops["matmul"] = Primitive("matmul", np.matmul, expects=(
     "broadcastable", "make a's last axis match b's second-to-last (transpose with x.mT?); "
     "use multiply for scalars"))
 defvjp_argnum(matmul, _matmul_vjp, formulas={0: "g·Bᵀ", 1: "Aᵀ·g"})
-defjvp(matmul, lambda t, ans, a, b: matmul(t, b), lambda t, ans, a, b: matmul(a, t))
+defjvp(matmul, lambda t, ans, a, b, **kw: matmul(t, b), lambda t, ans, a, b, **kw: matmul(a, t))
 
 
 # ---------------------------------------------------------------------- dot
@@ -242,13 +243,24 @@ defvjp_argnum(_einsum, _einsum_vjp, formulas={
 defjvp_argnum(_einsum, _einsum_jvp)
 
 
-def einsum(subscripts, *operands, optimize=False):
+def einsum(subscripts, *operands, out=None, optimize=False, dtype=None, order="K",
+           casting="safe"):
     """np.einsum, differentiable in every operand (subscripts string form only)."""
     if not isinstance(subscripts, str):
         raise ChainruleError("einsum", message="only the subscripts-string form is supported",
                              expected="einsum('ij,jk->ik', a, b)",
                              actual=f"first argument {describe(subscripts)}",
                              fix="write the subscripts as a string")
+    if not any(isinstance(x, Tensor) for x in operands):
+        return np.einsum(subscripts, *operands, out=out, optimize=optimize, dtype=dtype,
+                         order=order, casting=casting)
+    if out is not None:
+        raise ChainruleError("einsum", message="out= cannot be recorded for gradients",
+                             expected="out=None", actual="an output array",
+                             fix="assign the result instead: y = cnp.einsum(...)")
+    if dtype is not None:            # NumPy computes in dtype: cast the operands first
+        operands = [astype(x, np.dtype(dtype)) if isinstance(x, Tensor) else
+                    np.asarray(x, dtype=dtype) for x in operands]
     return _einsum(subscripts, *operands, optimize=optimize)
 
 
@@ -275,8 +287,12 @@ defvjp_argnum(kron, _kron_vjp,
 defjvp(kron, lambda t, ans, a, b: kron(t, b), lambda t, ans, a, b: kron(a, t))
 
 
-def multi_dot(arrays):
+def multi_dot(arrays, *, out=None):
     """np.linalg.multi_dot as a chain of dots, left to right."""
+    if out is not None:
+        raise ChainruleError("linalg.multi_dot", message="out= cannot be recorded for gradients",
+                             expected="out=None", actual="an output array",
+                             fix="assign the result instead: y = cnp.linalg.multi_dot(...)")
     arrays = list(arrays)
     out = arrays[0]
     for x in arrays[1:]:

@@ -5,8 +5,10 @@ reduced axes (``_expand``) times a local derivative ``d``; its tangent is
 ``sum(t * d)`` over the same axes.  ``d`` is written with chainrule's own
 primitives, so every order of derivative comes from the same line.
 
-Primitives take NumPy's own positional order (``np.var(x, 0, None, None, 1)``
-works); rules read the arguments back by name with ``_kw``.  At a kink the rule
+Primitives take NumPy's own signature, read from NumPy (``np.var(x, 0, None, None, 1)``
+works, and so do ``where=``, ``initial=``, ``correction=`` and ``mean=``); rules read the
+arguments back by name with ``_kw``.  A ``where=`` mask zeroes the slope of the entries it
+leaves out; ``initial=`` counts as one more entry of max/min (a tie with it splits).  At a kink the rule
 returns the minimum-norm subgradient, computed without dividing by zero: k tied
 maxima get 1/k each, prod with a zero multiplies the other entries (never
 ``ans / x``), std of a constant and every norm at 0 give 0.

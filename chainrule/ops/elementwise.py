@@ -229,7 +229,7 @@ defjvp(_clip_op,
        lambda t, ans, x, lo, hi, **kw: t * _dclip_x(x, lo, hi),
        lambda t, ans, x, lo, hi, **kw: t * _dclip_lo(x, lo, hi),
        lambda t, ans, x, lo, hi, **kw: t * _dclip_hi(x, lo, hi))
-_NOVALUE = np._NoValue
+_NOVALUE = np._NoValue          # NumPy's "not given" (clip's a_min/a_max defaults)
 
 
 def _bound(op, value, alias, names):

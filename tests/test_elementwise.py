@@ -3,6 +3,7 @@ forward and reverse mode, with broadcasting and dtypes drawn by Hypothesis."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import chainrule as cr
@@ -182,3 +183,85 @@ def test_sinc_derivative_near_and_at_zero():
         # series of sinc'(x) = -π²x/3 + O(x³)
         assert np.isclose(cr.grad(cnp.sinc)(x), -np.pi ** 2 * x / 3, atol=1e-9)
     assert np.isclose(cr.grad(cr.grad(cnp.sinc))(0.0), -np.pi ** 2 / 3)
+
+
+# ------------------------------------------------------------------------ clip
+@settings(max_examples=25, deadline=None)
+@given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=3, max_dims=2, max_side=3),
+       bounds=st.sampled_from(["lo", "hi", "both", "neither"]),
+       seed=st.integers(0, 2**16), spelling=st.sampled_from(["pos", "a_min", "min"]))
+def test_clip_every_bound_combination_at_second_order(shapes, bounds, seed, spelling):
+    """Bounds may be None, constants or differentiable arrays; x stays off the bounds."""
+    rng = np.random.default_rng(seed)
+    sx, slo, shi = shapes.input_shapes
+    lo = rng.uniform(-1.5, -0.5, slo) if bounds in ("lo", "both") else None
+    hi = rng.uniform(0.5, 1.5, shi) if bounds in ("hi", "both") else None
+    x = rng.uniform(-2.5, 2.5, sx)
+    for b in (lo, hi):
+        if b is not None and np.any(np.abs(np.broadcast_to(x, np.broadcast_shapes(sx, b.shape))
+                                           - b) < 0.05):
+            return
+    names = {"pos": None, "a_min": ("a_min", "a_max"), "min": ("min", "max")}[spelling]
+
+    def call(a, lo, hi):
+        if names is None:
+            return cnp.clip(a, lo, hi)
+        kw = {n: v for n, v in zip(names, (lo, hi)) if v is not None}
+        return cnp.clip(a, **kw)
+    np.testing.assert_array_equal(call(cr.tensor(x), lo, hi).data,
+                                  np.clip(x, lo, hi))
+    cr.check_grad(lambda a: call(a, lo, hi) ** 3, x, order=2)
+    given_ = [b for b in (lo, hi) if b is not None]
+    if given_:          # the bounds themselves are differentiable too
+
+        def f(a, *bs):
+            it = iter(bs)
+            return call(a, next(it) if lo is not None else None,
+                        next(it) if hi is not None else None) ** 3
+        cr.check_grad(f, x, *given_, order=2)
+
+
+@pytest.mark.parametrize("lo,hi", [(-1.0, 1.0), (-1.0, None), (None, 1.0)])
+def test_clip_derivatives_add_up_to_one_at_ties(lo, hi):
+    """clip(x + t, lo + t, hi + t) = clip(x, lo, hi) + t: at a tie the bound takes the 1."""
+    for x in [b for b in (lo, hi) if b is not None] + [0.0, -3.0, 3.0]:
+        args = [x] + [b for b in (lo, hi) if b is not None]
+
+        def f(a, *bs):
+            it = iter(bs)
+            return cnp.clip(a, next(it) if lo is not None else None,
+                            next(it) if hi is not None else None)
+        g = cr.grad(f, argnums=tuple(range(len(args))))(*args)
+        assert sum(g) == 1.0 and g[0] == (1.0 if (lo is None or x > lo) and
+                                          (hi is None or x < hi) else 0.0)
+    assert cr.grad(lambda a: cnp.clip(a, a, 5.0))(1.0) == 1.0
+    assert cr.grad(lambda a: cnp.clip(a, -5.0, a))(1.0) == 1.0
+
+
+def test_clip_keywords_follow_numpy():
+    x = np.arange(5.0)
+    for kw in [dict(a_min=1, a_max=3), dict(min=1, max=3), dict(a_max=3), dict(min=1)]:
+        want = np.clip(x, kw.get("a_min", kw.get("min")), kw.get("a_max", kw.get("max")))
+        if "a_max" not in kw or "a_min" in kw:          # NumPy itself wants a_min with a_max
+            np.testing.assert_array_equal(np.clip(x, **kw), want)
+            np.testing.assert_array_equal(np.clip(cr.tensor(x), **kw).data, want)
+        np.testing.assert_array_equal(cnp.clip(x, **kw), want)
+        np.testing.assert_array_equal(cnp.clip(cr.tensor(x), **kw).data, want)
+        method_kw = {k.replace("a_", ""): v for k, v in kw.items()}
+        np.testing.assert_array_equal(cr.tensor(x).clip(**method_kw).data, want)
+    with pytest.raises(TypeError, match="same bound"):
+        cnp.clip(cr.tensor(x), a_min=1, min=2)
+    with pytest.raises(TypeError, match="out="):
+        cnp.clip(cr.tensor(x, requires_grad=True), 0, 1, out=np.empty(5))
+
+
+# ----------------------------------------------------------------------- power
+@settings(max_examples=30, deadline=None)
+@given(x=st.floats(0.2, 3.0),
+       y=st.one_of(st.sampled_from([0.0, 1.0, 2.0, 3.0, -1.0, -2.0]), st.floats(-2.0, 3.0)))
+def test_power_hessian_is_symmetric_and_matches_differences(x, y):
+    """x**y at y = 0 (and integer y): both mixed entries are 1/x there, the Hessian is symmetric."""
+    h = np.array(cr.hessian(lambda a, b: a ** b, argnums=(0, 1))(x, y), dtype=float)
+    assert h[0, 1] == pytest.approx(h[1, 0], rel=1e-12, abs=1e-12)
+    assert h[0, 1] == pytest.approx(x ** (y - 1) * (1 + y * np.log(x)), rel=1e-10)
+    cr.check_grad(lambda a, b: a ** b, np.array(x), np.array(y), order=2)

@@ -18,6 +18,7 @@ import chainrule as cr
 import chainrule.numpy as cnp
 from chainrule.core.errors import ChainruleError
 from chainrule.explain.check import GradCheckError
+from chainrule.ops.determinants import det_derivative
 
 la = cnp.linalg
 
@@ -140,6 +141,95 @@ def test_inv():
     for a in (wellcond(3, 3), wellcond(2, 3, 3)):
         np.testing.assert_allclose(la.inv(cr.tensor(a)).data, np.linalg.inv(a))
         check(la.inv, a)
+
+
+# ------------------------------------------ det: exact at and near singular matrices
+def _cofactors(a):
+    """The cofactor matrix from minors (an oracle independent of chainrule's SVD route)."""
+    n = a.shape[-1]
+    out = np.empty_like(a)
+    for i in range(n):
+        for j in range(n):
+            minor = np.delete(np.delete(a, i, axis=-2), j, axis=-1)
+            out[..., i, j] = (-1) ** (i + j) * (np.linalg.det(minor) if n > 1 else 1.0)
+    return out
+
+
+@st.composite
+def matrices_with_rank_defects(draw):
+    """(..., n, n) stacks with repeated and zero singular values, or exactly singular entries."""
+    n = draw(st.integers(1, 4))
+    batch = draw(st.sampled_from([(), (2,)]))
+    seed = draw(st.integers(0, 2**16))
+    r = np.random.default_rng(seed)
+    kind = draw(st.sampled_from(["repeated", "low rank", "zero", "generic", "integer"]))
+    u = np.linalg.qr(r.standard_normal(batch + (n, n)))[0]
+    v = np.linalg.qr(r.standard_normal(batch + (n, n)))[0]
+    if kind == "integer":         # exactly singular in floating point: rows that repeat
+        a = r.integers(-2, 3, batch + (n, n)).astype(float)
+        if n > 1:
+            a[..., -1, :] = a[..., 0, :]
+        return a
+    if kind == "generic":
+        s = r.uniform(0.5, 2.0, n)
+    elif kind == "repeated":
+        s = np.full(n, r.uniform(0.5, 2.0))
+        s[: n // 2] = 0.0 if draw(st.booleans()) else s[0]
+    elif kind == "low rank":
+        s = np.where(np.arange(n) < draw(st.integers(0, n - 1)), r.uniform(0.5, 2.0, n), 0.0)
+    else:
+        s = np.zeros(n)
+    return (u * s[..., None, :]) @ np.swapaxes(v, -1, -2)
+
+
+@settings(max_examples=30, deadline=None)
+@given(matrices_with_rank_defects())
+def test_det_is_exact_at_and_near_singular_matrices(a):
+    got = la.det(cr.tensor(a))
+    np.testing.assert_allclose(got.data, np.linalg.det(a), atol=1e-12)
+    g = cr.grad(lambda m: cnp.sum(la.det(m)))(a)
+    np.testing.assert_allclose(g, _cofactors(a), atol=1e-12)
+    np.testing.assert_allclose(la.adjugate(a) @ a, np.linalg.det(a)[..., None, None] *
+                               np.eye(a.shape[-1]), atol=1e-12)
+    check(lambda m: la.det(m), a)                     # both modes, second order
+    if a.ndim == 2 and a.shape[-1] <= 3:
+        check(lambda m: la.det(m), a, order=3)
+
+
+def test_det_examples_from_the_issue():
+    a = np.array([[1.0, 2.0], [2.0, 4.0]])
+    np.testing.assert_allclose(cr.grad(la.det)(a), [[4.0, -2.0], [-2.0, 1.0]], atol=1e-14)
+    _, t = cr.jvp(la.det, (a,), (np.eye(2),))
+    assert t == pytest.approx(5.0)                    # tr(adj(A)) = 4 + 1
+    r = np.random.default_rng(0)
+    for _ in range(5):                                # det(v vᵀ) = 0 for every 2×1 v
+        v, d = r.standard_normal((2, 1)), r.standard_normal((2, 1))
+        h = cr.hvp(lambda w: la.det(w @ w.T), (v,), (d,))
+        np.testing.assert_allclose(h, 0.0, atol=1e-12)
+    # the Hessian of det at 0 (2×2): det = ad − bc
+    h = cr.hessian(la.det)(np.zeros((2, 2))).reshape(4, 4)
+    np.testing.assert_array_equal(h, np.rot90(np.diag([1.0, -1.0, -1.0, 1.0])))
+
+
+def test_det_higher_orders_vanish_and_large_ones_refuse_clearly():
+    a = rand(2, 2)
+    d3 = cr.jacobian(cr.hessian(la.det))(a)          # det of 2×2 is quadratic
+    np.testing.assert_array_equal(d3, np.zeros((2, 2) * 3))
+    big = np.eye(40)
+    with pytest.raises(ChainruleError, match="order 6"):
+        det_derivative(big, *[big] * 5)
+
+
+def test_slogdet_at_a_singular_matrix():
+    a = np.array([[1.0, 2.0], [2.0, 4.0]])
+    sign, logabs = la.slogdet(cr.tensor(a, requires_grad=True))
+    assert sign.data == 0.0 and logabs.data == -np.inf          # as NumPy
+    for f in (lambda m: la.slogdet(m)[1], ):
+        with pytest.raises(np.linalg.LinAlgError, match="singular") as e:
+            cr.grad(f)(a)
+        assert isinstance(e.value, ChainruleError) and "det(a)" in str(e.value)
+        with pytest.raises(ChainruleError, match="singular"):
+            cr.jvp(f, (a,), (np.eye(2),))
 
 
 @pytest.mark.parametrize("sa,sb", [((3, 3), (3,)), ((3, 3), (3, 2)), ((2, 3, 3), (2, 3, 2)),
@@ -328,3 +418,55 @@ def test_wrong_rule_is_caught():
             check(cnp.matmul, rand(3, 3), rand(3, 3, seed=1), order=1)
     finally:
         cnp.matmul.vjp = rule
+
+
+# -------------------------------------- hypothesis: every product, size 0 included
+def _product_case(data):
+    """(name, chainrule function, NumPy function, shape of a, shape of b), sizes 0..3."""
+    side = st.integers(0, 3)
+    kind = data.draw(st.sampled_from(["matmul", "dot", "einsum", "tensordot", "inner", "outer"]))
+    if kind == "matmul":
+        shapes = data.draw(hnp.mutually_broadcastable_shapes(
+            signature="(m?,n),(n,p?)->(m?,p?)", max_dims=4, min_side=0, max_side=3))
+        return kind, cnp.matmul, np.matmul, *shapes.input_shapes
+    if kind == "einsum":
+        batch = data.draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=2,
+                                                            min_side=0, max_side=3))
+        m, n, p = data.draw(side), data.draw(side), data.draw(side)
+        sub = "...ij,...jk->...ik"
+        return (kind, functools.partial(cnp.einsum, sub), functools.partial(np.einsum, sub),
+                batch.input_shapes[0] + (m, n), batch.input_shapes[1] + (n, p))
+    if kind == "outer":
+        sa = data.draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=3))
+        sb = data.draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=3))
+        return kind, cnp.outer, np.outer, sa, sb
+    n = data.draw(side)
+    lead_a = data.draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=3))
+    lead_b = data.draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=3))
+    if kind == "inner":
+        return kind, cnp.inner, np.inner, lead_a + (n,), lead_b + (n,)
+    if kind == "dot":
+        if data.draw(st.booleans()):            # (..., n)·(K..., n, m)
+            return kind, cnp.dot, np.dot, lead_a + (n,), lead_b[:1] + (n, data.draw(side))
+        return kind, cnp.dot, np.dot, lead_a + (n,), (n,)
+    k = data.draw(st.integers(0, 2))             # tensordot over k trailing/leading axes
+    core = tuple(data.draw(side) for _ in range(k))
+    return (kind, functools.partial(cnp.tensordot, axes=k),
+            functools.partial(np.tensordot, axes=k), lead_a + core, core + lead_b)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_products_over_drawn_shapes_with_size_zero(data):
+    name, f, npf, sa, sb = _product_case(data)
+    a, b = rand(*sa), rand(*sb, seed=1)
+    want = npf(a, b)
+    got = f(cr.tensor(a), cr.tensor(b))
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got.data, want, rtol=1e-12, atol=1e-12)
+    w = rand(*want.shape, seed=2)
+    ga, gb = cr.grad(lambda x, y: cnp.sum(f(x, y) * w), argnums=(0, 1))(a, b)
+    assert ga.shape == sa and gb.shape == sb
+    _, t = cr.jvp(f, (a, b), (np.ones(sa), np.ones(sb)))
+    assert t.shape == want.shape
+    check(f, a, b)

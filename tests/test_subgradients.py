@@ -52,6 +52,10 @@ def test_reduction_ties_split_evenly(name):
 def test_clip_at_a_bound_is_zero(x):
     assert d(lambda a: cnp.clip(a, -1.0, 1.0), x) == 0.0
     assert d(lambda a: cnp.clip(a, -1.0, 1.0), 0.5) == 1.0
+    # the bound that is hit takes the 1; a None bound takes no part
+    assert cr.grad(cnp.clip, argnums=(0, 1, 2))(x, -1.0, 1.0) == \
+        ((0.0, 1.0, 0.0) if x < 0 else (0.0, 0.0, 1.0))
+    assert d(lambda a: cnp.clip(a, None, 1.0), x) == (1.0 if x < 0 else 0.0)
 
 
 def test_norm_at_zero_is_zero():
@@ -91,6 +95,22 @@ def test_power_special_values():
     assert cr.grad(cr.grad(lambda x: x ** 0))(0.0) == 0.0
     assert cr.grad(lambda y: 0.0 ** y)(2.0) == 0.0
     assert cr.grad(lambda x, y: x ** y, argnums=1)(0.0, 0.5) == 0.0
+    h = cr.hessian(lambda x, y: x ** y, argnums=(0, 1))(2.0, 0.0)
+    assert h[0][1] == h[1][0] == 0.5                       # 1/x at y = 0
+
+
+def test_det_at_a_singular_matrix_is_the_cofactor_matrix():
+    a = np.array([[1.0, 2.0], [2.0, 4.0]])
+    np.testing.assert_allclose(cr.grad(cnp.linalg.det)(a), [[4.0, -2.0], [-2.0, 1.0]], atol=1e-14)
+    h = cr.hessian(cnp.linalg.det)(a).reshape(4, 4)      # det = ad − bc: constant Hessian
+    np.testing.assert_allclose(h, np.rot90(np.diag([1.0, -1.0, -1.0, 1.0])), atol=1e-14)
+
+
+def test_slogdet_at_a_singular_matrix_is_minus_inf_and_refuses_a_derivative():
+    a = np.array([[1.0, 2.0], [2.0, 4.0]])
+    assert cnp.linalg.slogdet(cr.tensor(a))[1].data == -np.inf
+    with pytest.raises(cr.ChainruleError, match="singular"):
+        cr.grad(lambda m: cnp.linalg.slogdet(m)[1])(a)
 
 
 def test_where_trap_documented_behaviour_and_fix():

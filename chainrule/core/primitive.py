@@ -32,7 +32,7 @@ _ndarray = np.ndarray
 
 class Primitive:
     __slots__ = ("name", "fn", "vjp", "vjps", "jvp", "differentiable", "formula", "kink",
-                 "expects", "__doc__", "__name__", "__wrapped__")
+                 "expects", "bind", "__doc__", "__name__", "__wrapped__")
 
     def __init__(self, name, fn, differentiable=True, doc=None, expects=None):
         self.name = name
@@ -45,6 +45,7 @@ class Primitive:
         self.formula = None   # argnum -> text of the local derivative, for explain/trace
         self.kink = None      # (args -> mask, subdifferential text, chosen text), for kink reports
         self.expects = expects  # (what valid arguments look like, how to fix them), for errors
+        self.bind = None        # (args, kwargs) -> (args, kwargs): NumPy's keyword spellings
         self.__doc__ = doc or getattr(fn, "__doc__", None)
         self.__wrapped__ = fn
 
@@ -110,6 +111,8 @@ def apply(op, *args, **kwargs):
 
     This is ``Primitive.__call__``, the hottest function in chainrule: keep it lean.
     """
+    if kwargs and op.bind is not None:       # arrays passed by keyword become positional
+        args, kwargs = op.bind(args, kwargs)
     raw = None
     parents = None
     forward = False

@@ -5,9 +5,12 @@ arrays it is NumPy; with Tensors it records what it did so gradients can flow
 back.  Names chainrule does not differentiate (constants, dtypes, array
 creation such as ``zeros`` or ``arange``) are NumPy's own.
 """
+import sys as _sys
+
 import numpy as _np
 
 from ..core.primitive import astype as _astype
+from ..core.tensor import Tensor as _Tensor
 from ..ops.construction import *  # noqa: F401,F403
 from ..ops.elementwise import *  # noqa: F401,F403
 from ..ops.indexing import *  # noqa: F401,F403
@@ -16,13 +19,20 @@ from ..ops.reductions import *  # noqa: F401,F403
 from ..ops.shape import *  # noqa: F401,F403
 from . import linalg  # noqa: F401
 from . import dispatch as _dispatch
+from . import signatures as _signatures
 from .dispatch import HANDLED_FUNCTIONS, UFUNCS  # noqa: F401
 
 true_divide = divide  # noqa: F405
 absolute = abs  # noqa: F405
 
 
-def astype(x, dtype):
+def astype(x, dtype, /, *, copy=True, device=None):
+    """``np.astype``: the gradient is cast back to x's dtype.  A Tensor result is always a new
+    Tensor (copy=False only saves a copy for plain arrays)."""
+    if device not in (None, "cpu"):
+        raise ValueError(f"astype: device must be None or 'cpu', not {device!r}")
+    if not isinstance(x, _Tensor):
+        return _np.asarray(x).astype(dtype, copy=copy)
     return _astype(x, _np.dtype(dtype))
 
 
@@ -39,6 +49,7 @@ def where(condition, x=_np._NoValue, y=_np._NoValue):
     return _where(condition, x, y)
 
 
+_signatures.install(((_np, _sys.modules[__name__]), (_np.linalg, linalg)))
 _dispatch.build()       # NumPy's functions -> these, once, before any thread can call them
 
 

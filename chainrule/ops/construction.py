@@ -217,18 +217,35 @@ def _as_tensor(obj, dtype, ndmin, copy):
     return out
 
 
-def array(object, dtype=None, *, copy=True, ndmin=0, **kwargs):
+def _layout_only(op, like=None, device=None, ndmax=0):
+    """NumPy options that cannot change a Tensor's values; refuse the ones that would."""
+    if like is not None or device not in (None, "cpu") or ndmax:
+        raise ChainruleError(op, message="like=, device= and ndmax= have no meaning for Tensors",
+                             expected="like=None, device=None or 'cpu', ndmax=0",
+                             actual=f"like={type(like).__name__}, device={device!r}, "
+                                    f"ndmax={ndmax!r}",
+                             fix=f"drop them: cnp.{op}(...) of Tensors is always a CPU Tensor")
+
+
+def array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, ndmax=0,
+          like=None):
     """``np.array``; a (nested) list holding Tensors is stacked, keeping their gradients."""
     if _has_tensor(object):
+        _layout_only("array", like=like, ndmax=ndmax)
         return _as_tensor(object, dtype, ndmin, copy)
-    return np.array(object, dtype=dtype, copy=copy, ndmin=ndmin, **kwargs)
+    extra = {"ndmax": ndmax} if ndmax else {}        # NumPy >= 2.4 only
+    return np.array(object, dtype=dtype, copy=copy, order=order, subok=subok, ndmin=ndmin,
+                    like=like, **extra)
 
 
-def asarray(a, dtype=None, **kwargs):
-    """``np.asarray``; a Tensor comes back as it is, a list holding Tensors is stacked."""
+def asarray(a, dtype=None, order=None, *, device=None, copy=None, like=None):
+    """``np.asarray``; a Tensor comes back as it is (copied with copy=True), a list holding
+    Tensors is stacked."""
     if _has_tensor(a):
-        return _as_tensor(a, dtype, 0, copy=False)
-    return np.asarray(a, dtype=dtype, **kwargs)
+        _layout_only("asarray", like=like, device=device)
+        return _as_tensor(a, dtype, 0, copy=bool(copy))
+    extra = {k: v for k, v in (("device", device), ("copy", copy)) if v is not None}
+    return np.asarray(a, dtype=dtype, order=order, like=like, **extra)   # NumPy 1.x: no device=
 
 
 # --------------------------------------------------------------------- pad

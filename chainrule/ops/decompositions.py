@@ -1,12 +1,14 @@
 """numpy.linalg's solvers and decompositions, and their derivatives.
 
+det and slogdet live in determinants.py.
+
 Multi-output functions (slogdet, eigh, svd, qr) are split into one
 single-output primitive per output.  The rules of one output call the
 primitives of the others (recomputing the decomposition) so that they stay
 differentiable; when a loss uses several outputs, their gradients add up.
 
-The rules need what the derivative itself needs: invertible matrices for inv,
-solve and det; distinct eigenvalues for eigh's vectors; distinct nonzero
+The rules need what the derivative itself needs: invertible matrices for inv
+and solve; distinct eigenvalues for eigh's vectors; distinct nonzero
 singular values for svd's vectors; full rank for pinv and qr.
 
 eigh, eigvalsh and cholesky read one triangle of A, as NumPy does (``UPLO``,
@@ -145,25 +147,6 @@ def _solve_jvp_a(t, x, a, b):
 solve = _ops["solve"] = Primitive("solve", _solve, doc=np.linalg.solve.__doc__)
 defvjp_argnum(solve, _solve_vjp, formulas={0: "−(A⁻ᵀg)·xᵀ", 1: "A⁻ᵀ·g"})
 defjvp(solve, _solve_jvp_a, lambda t, x, a, b: solve(a, t))
-
-# ------------------------------------------------------------ det, slogdet
-det = _ops["det"] = _square_op("det", np.linalg.det)
-defvjp(det, lambda g, ans, a: _col(_col(g * ans)) * _T(inv(a)),
-       formulas={0: "g·det(A)·A⁻ᵀ"})
-defjvp(det, lambda t, ans, a: ans * _trace(solve(a, t)))
-
-_slogdet_sign = _square_op("slogdet_sign", lambda a: np.linalg.slogdet(a)[0], differentiable=False)
-_logabsdet = _square_op("slogdet_logabsdet", lambda a: np.linalg.slogdet(a)[1])
-defvjp(_logabsdet, lambda g, ans, a: _col(_col(g)) * _T(inv(a)), formulas={0: "g·A⁻ᵀ"})
-defjvp(_logabsdet, lambda t, ans, a: _trace(solve(a, t)))
-
-
-def slogdet(a):
-    """(sign, log|det a|); the sign is piecewise constant, so only logabsdet has a gradient."""
-    if _plain(a):
-        return np.linalg.slogdet(a)
-    return SlogdetResult(_slogdet_sign(a), _logabsdet(a))
-
 
 # ----------------------------------------------------------------- cholesky
 def _phi(n, dtype):
@@ -348,8 +331,9 @@ defvjp(_pinv, _pinv_vjp, formulas={0: "−A⁺ᵀgA⁺ᵀ + (I−AA⁺)gᵀA⁺A
 defjvp(_pinv, _pinv_jvp)
 
 
-def pinv(a, rcond=None, hermitian=False, **kw):
+def pinv(a, rcond=None, hermitian=False, *, rtol=np._NoValue):
     """Moore-Penrose pseudo-inverse; differentiable where the rank does not change."""
+    kw = {} if rtol is np._NoValue else {"rtol": rtol}
     if rcond is not None:
         kw["rcond"] = rcond
     if hermitian:
@@ -432,6 +416,6 @@ def qr(a, mode="reduced"):
     return QRResult(_qr_q(a), _qr_r(a))
 
 
-_ops.update(slogdet=slogdet, cholesky=cholesky, eigh=eigh, eigvalsh=eigvalsh, svd=svd,
+_ops.update(cholesky=cholesky, eigh=eigh, eigvalsh=eigvalsh, svd=svd,
             svdvals=svdvals, pinv=pinv, qr=qr)
 __all__ = sorted(_ops)

@@ -11,7 +11,9 @@ a bound gives 0, hypot and arctan2 at the origin give 0.
 """
 import numpy as np
 
+from ..core.errors import ChainruleTypeError
 from ..core.primitive import Primitive, defjvp, defvjp
+from ..core.tensor import Tensor
 
 PI = np.pi
 LN2 = np.log(2.0)
@@ -87,16 +89,18 @@ def _dsinc(x):
 
 def _unary(name, fn, d, formula):
     op = Primitive(name, fn)
+    # **kw: NumPy's ufunc keywords (dtype=, casting=...; see numpy/signatures.py) change
+    # neither the derivative nor its shape; the engine casts gradients to the input's dtype
     if d is None:   # piecewise constant: the derivative is 0 wherever it exists
-        defvjp(op, lambda g, ans, x: zeros_like(g))
-        defjvp(op, lambda t, ans, x: zeros_like(t))
+        defvjp(op, lambda g, ans, x, **kw: zeros_like(g))
+        defjvp(op, lambda t, ans, x, **kw: zeros_like(t))
     elif isinstance(d, Quotient):
         h = d.h
-        defvjp(op, lambda g, ans, x: g / h(ans, x))
-        defjvp(op, lambda t, ans, x: t / h(ans, x))
+        defvjp(op, lambda g, ans, x, **kw: g / h(ans, x))
+        defjvp(op, lambda t, ans, x, **kw: t / h(ans, x))
     else:
-        defvjp(op, lambda g, ans, x: g * d(ans, x))
-        defjvp(op, lambda t, ans, x: t * d(ans, x))
+        defvjp(op, lambda g, ans, x, **kw: g * d(ans, x))
+        defjvp(op, lambda t, ans, x, **kw: t * d(ans, x))
     op.formula = {0: formula}
     return op
 
@@ -146,8 +150,10 @@ def _dpow_base(x, y):
         if y == 0:                       # d/dx x**0 = 0 everywhere, at every order
             return zeros_like(x)
         return y * power(x, y - 1)
-    # where y == 0 use base 1 so 0**-1 never appears: x**0 has derivative 0 at every order
-    return y * power(_safe(y == 0, x), y - 1)
+    # where x == y == 0 use base 1 so 0**-1 never appears: x**0 has derivative 0 at every
+    # order.  Only there: elsewhere the base must stay x, or the mixed derivative
+    # d/dy (y·x^(y-1)) = x^(y-1)(1 + y·ln x) would read 1 instead of 1/x at y = 0.
+    return y * power(_safe(logical_and(x == 0, y == 0), x), y - 1)
 
 
 def _dpow_exponent(ans, x):
@@ -157,8 +163,10 @@ def _dpow_exponent(ans, x):
 
 def _binary(name, fn, dx, dy, formulas):
     op = Primitive(name, fn)
-    defvjp(op, lambda g, ans, x, y: g * dx(ans, x, y), lambda g, ans, x, y: g * dy(ans, x, y))
-    defjvp(op, lambda t, ans, x, y: t * dx(ans, x, y), lambda t, ans, x, y: t * dy(ans, x, y))
+    defvjp(op, lambda g, ans, x, y, **kw: g * dx(ans, x, y),
+           lambda g, ans, x, y, **kw: g * dy(ans, x, y))
+    defjvp(op, lambda t, ans, x, y, **kw: t * dx(ans, x, y),
+           lambda t, ans, x, y, **kw: t * dy(ans, x, y))
     op.formula = dict(enumerate(formulas))
     return op
 
@@ -171,10 +179,11 @@ for _name, (_fn, _dx, _dy, _formulas) in BINARY.items():
 # add and subtract pass the gradient straight through: no multiplication needed
 add = _ops["add"] = Primitive("add", np.add)
 subtract = _ops["subtract"] = Primitive("subtract", np.subtract)
-defvjp(add, lambda g, ans, x, y: g, lambda g, ans, x, y: g, formulas={0: "1", 1: "1"})
-defjvp(add, lambda t, ans, x, y: t, lambda t, ans, x, y: t)
-defvjp(subtract, lambda g, ans, x, y: g, lambda g, ans, x, y: -g, formulas={0: "1", 1: "-1"})
-defjvp(subtract, lambda t, ans, x, y: t, lambda t, ans, x, y: -t)
+defvjp(add, lambda g, ans, x, y, **kw: g, lambda g, ans, x, y, **kw: g, formulas={0: "1", 1: "1"})
+defjvp(add, lambda t, ans, x, y, **kw: t, lambda t, ans, x, y, **kw: t)
+defvjp(subtract, lambda g, ans, x, y, **kw: g, lambda g, ans, x, y, **kw: -g,
+       formulas={0: "1", 1: "-1"})
+defjvp(subtract, lambda t, ans, x, y, **kw: t, lambda t, ans, x, y, **kw: -t)
 
 # ------------------------------------------------------- three-argument ops
 where = _ops["where"] = Primitive("where", np.where)
@@ -187,29 +196,71 @@ defjvp(where, None,
        lambda t, ans, c, x, y: where(c, 0.0, t))
 
 
-def _clip(x, lo, hi):
-    return np.clip(x, lo, hi)
+def _clip(x, lo, hi, **kw):
+    return np.clip(x, lo, hi, **kw)
 
 
+# clip(x, lo, hi) is NumPy's minimum(maximum(x, lo), hi).  Ties go to the bound: at x = lo
+# the derivative with respect to x is 0 (the minimum-norm element of [0, 1], as for a
+# constant bound) and the bound's is 1, so the three derivatives always add up to 1 and
+# clip(x, x, hi) has derivative 1.  A missing bound (None) takes no part.  Boolean masks:
+# multiplying by them keeps the gradient's dtype.
 def _dclip_x(x, lo, hi):
-    # strictly inside the interval: 1; at or beyond a bound: 0 (minimum-norm at the bound).
-    # A boolean mask: multiplying by it keeps the gradient's dtype.
-    inside = True if lo is None else (x > lo)
-    if hi is not None:
-        inside = inside & (x < hi)
-    return inside
+    if lo is None:
+        return ones_like(x, dtype=bool) if hi is None else x < hi
+    return x > lo if hi is None else logical_and(x > lo, x < hi)
 
 
-clip = _ops["clip"] = Primitive("clip", _clip)
-defvjp(clip,
-       lambda g, ans, x, lo, hi: g * _dclip_x(x, lo, hi),
-       lambda g, ans, x, lo, hi: g * (x < lo),
-       lambda g, ans, x, lo, hi: g * (x > hi),
-       formulas={0: "[lo<x<hi]", 1: "[x<lo]", 2: "[x>hi]"})
-defjvp(clip,
-       lambda t, ans, x, lo, hi: t * _dclip_x(x, lo, hi),
-       lambda t, ans, x, lo, hi: t * (x < lo),
-       lambda t, ans, x, lo, hi: t * (x > hi))
+def _dclip_lo(x, lo, hi):
+    return x <= lo if hi is None else logical_and(x <= lo, lo < hi)
+
+
+def _dclip_hi(x, lo, hi):
+    return x >= hi if lo is None else logical_or(x >= hi, lo >= hi)
+
+
+_clip_op = Primitive("clip", _clip)
+defvjp(_clip_op,
+       lambda g, ans, x, lo, hi, **kw: g * _dclip_x(x, lo, hi),
+       lambda g, ans, x, lo, hi, **kw: g * _dclip_lo(x, lo, hi),
+       lambda g, ans, x, lo, hi, **kw: g * _dclip_hi(x, lo, hi),
+       formulas={0: "[lo<x<hi]", 1: "[x≤lo]", 2: "[x≥hi]"})
+defjvp(_clip_op,
+       lambda t, ans, x, lo, hi, **kw: t * _dclip_x(x, lo, hi),
+       lambda t, ans, x, lo, hi, **kw: t * _dclip_lo(x, lo, hi),
+       lambda t, ans, x, lo, hi, **kw: t * _dclip_hi(x, lo, hi))
+_NOVALUE = np._NoValue          # NumPy's "not given" (clip's a_min/a_max defaults)
+
+
+def _bound(op, value, alias, names):
+    if alias is _NOVALUE:
+        return None if value is _NOVALUE else value
+    if value is not _NOVALUE:
+        raise ChainruleTypeError(op, message=f"{names[0]}= and {names[1]}= are the same bound",
+                                 expected="one of them", actual="both",
+                                 fix=f"pass only {names[1]}= (NumPy 2.1 spelling) or "
+                                     f"{names[0]}=")
+    return alias
+
+
+def clip(a, a_min=_NOVALUE, a_max=_NOVALUE, out=None, *, min=_NOVALUE, max=_NOVALUE, **kwargs):
+    """np.clip: ``a`` limited to [a_min, a_max]; either bound may be None (or left out)."""
+    lo = _bound("clip", a_min, min, ("a_min", "min"))
+    hi = _bound("clip", a_max, max, ("a_max", "max"))
+    if out is not None or kwargs.get("where", True) is not True:
+        if not any(isinstance(v, Tensor) for v in (a, lo, hi)):
+            return np.clip(a, lo, hi, out=out, **kwargs)
+        raise ChainruleTypeError("clip", message="out= and where= cannot be recorded for "
+                                 "gradients", expected="out=None, where=True",
+                                 actual="out=" + ("an array" if out is not None else "None")
+                                 + ", where=" + repr(type(kwargs.get("where")).__name__),
+                                 fix="assign the result instead: y = cnp.clip(...), and select "
+                                     "with cnp.where(mask, y, other)")
+    kwargs.pop("where", None)
+    return _clip_op(a, lo, hi, **kwargs)
+
+
+_ops["clip"] = clip
 
 # round(x, decimals) is piecewise constant too: zero gradient, but it takes an argument
 round = _ops["round"] = _ops["around"] = Primitive("round", np.round)
@@ -234,14 +285,15 @@ KINKS = {
     "minimum": (lambda ans, x, y: x == y, "{(a, 1-a) : a in [0, 1]}", "(½, ½)"),
     "fmax":    (lambda ans, x, y: x == y, "{(a, 1-a) : a in [0, 1]}", "(½, ½)"),
     "fmin":    (lambda ans, x, y: x == y, "{(a, 1-a) : a in [0, 1]}", "(½, ½)"),
-    "clip":    (lambda ans, x, lo, hi: ((x == lo) if lo is not None else False) |
-                ((x == hi) if hi is not None else False), "[0, 1]", "0"),
     "hypot":   (lambda ans, x, y: ans == 0, "unit disk", "(0, 0)"),
     "arctan2": (lambda ans, x, y: (x == 0) & (y == 0), "undefined (0/0)", "(0, 0)"),
     "sqrt":    (lambda ans, x: x == 0, "+inf (vertical tangent)", "+inf"),
 }
 for _name, _k in KINKS.items():
     _ops[_name].kink = _k
+_clip_op.kink = (lambda ans, x, lo, hi, **kw: np.zeros(np.shape(x), bool) |
+                 (False if lo is None else np.equal(x, lo)) |
+                 (False if hi is None else np.equal(x, hi)), "[0, 1]", "0 (the bound gets 1)")
 
 globals().update(_ops)
 __all__ = sorted(_ops)

@@ -65,18 +65,29 @@ def _data(x):
     return x.data if isinstance(x, Tensor) else x
 
 
-def take(a, indices, axis=None):
-    """``np.take`` as a getitem with an integer array, so repeats accumulate gradient."""
+def take(a, indices, axis=None, out=None, mode="raise"):
+    """``np.take`` as a getitem with an integer array, so repeats accumulate gradient;
+    mode='wrap'/'clip' map the indices first, exactly as NumPy does."""
     indices = np.asarray(_data(indices))
     if indices.dtype.kind not in "iu":
         raise ChainruleError("take", expected="integer indices", actual=f"dtype {indices.dtype}",
                              fix="convert them, e.g. indices.astype(int)")
     if not isinstance(a, Tensor):
-        return np.take(a, indices, axis=axis)
+        return np.take(a, indices, axis=axis, out=out, mode=mode)
+    if out is not None:
+        raise ChainruleError("take", message="out= cannot be recorded for gradients",
+                             expected="out=None", actual="an output array",
+                             fix="assign the result instead: y = cnp.take(...)")
+    from .shape import reshape
     if axis is None:
-        from .shape import reshape
-        return getitem(reshape(a, (-1,)), indices)
+        a, axis = reshape(a, (-1,)), 0
     ax = _axis(axis, a.ndim, "take")
+    if mode in ("wrap", "clip"):
+        n = a.shape[ax]
+        indices = indices % n if mode == "wrap" else np.clip(indices, 0, n - 1)
+    elif mode != "raise":
+        raise ChainruleError("take", expected="mode 'raise', 'wrap' or 'clip'",
+                             actual=repr(mode), fix="pick one of those")
     return getitem(a, (slice(None),) * ax + (indices,))
 
 

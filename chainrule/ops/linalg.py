@@ -7,8 +7,8 @@ adjoints use matmul on transposed views (``swapaxes``) rather than copies, so
 a first-order backward pass costs what NumPy's matmul costs; since they are
 written with these same primitives, they can be differentiated again.
 
-Decompositions (inv, solve, det, eigh, svd, ...) live in decompositions.py and
-are re-exported at the bottom of this module.
+Decompositions (inv, solve, eigh, svd, ...) live in decompositions.py, det and
+slogdet in determinants.py; both are re-exported at the bottom of this module.
 """
 import string
 from functools import lru_cache
@@ -16,8 +16,9 @@ from functools import lru_cache
 import numpy as np
 
 from ..core.errors import ChainruleError, describe
-from ..core.primitive import (Primitive, _dtype, _shape, defjvp, defjvp_argnum, defvjp,
+from ..core.primitive import (Primitive, _dtype, _shape, astype, defjvp, defjvp_argnum, defvjp,
                               defvjp_argnum)
+from ..core.tensor import Tensor
 from .shape import reshape, swapaxes, transpose
 
 _ops = {}
@@ -61,7 +62,7 @@ def _promote(a, b, g):
     return a, b, reshape(g, sg)
 
 
-def _matmul_vjp(i, g, ans, a, b):
+def _matmul_vjp(i, g, ans, a, b, **kw):     # kw: dtype=, casting=... (numpy/signatures.py)
     if type(g) is np.ndarray and type(a) is np.ndarray and type(b) is np.ndarray \
             and a.ndim == 2 and b.ndim in (1, 2):
         # first-order pass on the common layer shapes: straight to BLAS, no reshapes
@@ -75,8 +76,9 @@ def _matmul_vjp(i, g, ans, a, b):
         r = matmul(g2, _T(b2))                            # (..., p, n)
         return reshape(r, _shape(r)[:-2] + sa) if len(sa) == 1 else r
     if len(_shape(b2)) == 2 and len(_shape(a2)) > 2:      # batch folded into one GEMM
+        rows = _prod(_shape(a2)[:-1])                     # explicit: -1 fails on size 0
         n, q = _shape(b2)
-        return reshape(matmul(_T(reshape(a2, (-1, n))), reshape(g2, (-1, q))), sb)
+        return reshape(matmul(_T(reshape(a2, (rows, n))), reshape(g2, (rows, q))), sb)
     r = matmul(_T(a2), g2)                                # (..., n, q)
     return reshape(r, _shape(r)[:-1]) if len(sb) == 1 else r
 
@@ -86,7 +88,7 @@ matmul = _ops["matmul"] = Primitive("matmul", np.matmul, expects=(
     "broadcastable", "make a's last axis match b's second-to-last (transpose with x.mT?); "
     "use multiply for scalars"))
 defvjp_argnum(matmul, _matmul_vjp, formulas={0: "g·Bᵀ", 1: "Aᵀ·g"})
-defjvp(matmul, lambda t, ans, a, b: matmul(t, b), lambda t, ans, a, b: matmul(a, t))
+defjvp(matmul, lambda t, ans, a, b, **kw: matmul(t, b), lambda t, ans, a, b, **kw: matmul(a, t))
 
 
 # ---------------------------------------------------------------------- dot
@@ -97,7 +99,7 @@ def _dot_vjp(i, g, ans, a, b):
     if len(sb) == 1:                                      # (..., n)·(n,) -> (...)
         if i == 0:
             return reshape(g, _shape(g) + (1,)) * b
-        return matmul(reshape(g, (-1,)), reshape(a, (-1, sb[0])))
+        return matmul(reshape(g, (-1,)), reshape(a, (_prod(sa[:-1]), sb[0])))
     if len(sb) == 2 and i == 0:                           # (..., n)·(n, m): plain matmul
         return matmul(g, _T(b))
     n, m = sb[-2:]                                        # (I..., n)·(K..., n, m) -> (I..., K..., m)
@@ -126,7 +128,8 @@ def _inner_vjp(i, g, ans, a, b):
     sa, sb = _shape(a), _shape(b)
     if not sa or not sb:
         return g * (b if i == 0 else a)
-    a2, b2 = reshape(a, (-1, sa[-1])), reshape(b, (-1, sb[-1]))
+    a2 = reshape(a, (_prod(sa[:-1]), sa[-1]))
+    b2 = reshape(b, (_prod(sb[:-1]), sb[-1]))
     g2 = reshape(g, (_prod(sa[:-1]), _prod(sb[:-1])))     # out[I, K] = a[I, :]·b[K, :]
     return reshape(matmul(g2, b2), sa) if i == 0 else reshape(matmul(_T(g2), a2), sb)
 
@@ -240,13 +243,24 @@ defvjp_argnum(_einsum, _einsum_vjp, formulas={
 defjvp_argnum(_einsum, _einsum_jvp)
 
 
-def einsum(subscripts, *operands, optimize=False):
+def einsum(subscripts, *operands, out=None, optimize=False, dtype=None, order="K",
+           casting="safe"):
     """np.einsum, differentiable in every operand (subscripts string form only)."""
     if not isinstance(subscripts, str):
         raise ChainruleError("einsum", message="only the subscripts-string form is supported",
                              expected="einsum('ij,jk->ik', a, b)",
                              actual=f"first argument {describe(subscripts)}",
                              fix="write the subscripts as a string")
+    if not any(isinstance(x, Tensor) for x in operands):
+        return np.einsum(subscripts, *operands, out=out, optimize=optimize, dtype=dtype,
+                         order=order, casting=casting)
+    if out is not None:
+        raise ChainruleError("einsum", message="out= cannot be recorded for gradients",
+                             expected="out=None", actual="an output array",
+                             fix="assign the result instead: y = cnp.einsum(...)")
+    if dtype is not None:            # NumPy computes in dtype: cast the operands first
+        operands = [astype(x, np.dtype(dtype)) if isinstance(x, Tensor) else
+                    np.asarray(x, dtype=dtype) for x in operands]
     return _einsum(subscripts, *operands, optimize=optimize)
 
 
@@ -273,8 +287,12 @@ defvjp_argnum(kron, _kron_vjp,
 defjvp(kron, lambda t, ans, a, b: kron(t, b), lambda t, ans, a, b: kron(a, t))
 
 
-def multi_dot(arrays):
+def multi_dot(arrays, *, out=None):
     """np.linalg.multi_dot as a chain of dots, left to right."""
+    if out is not None:
+        raise ChainruleError("linalg.multi_dot", message="out= cannot be recorded for gradients",
+                             expected="out=None", actual="an output array",
+                             fix="assign the result instead: y = cnp.linalg.multi_dot(...)")
     arrays = list(arrays)
     out = arrays[0]
     for x in arrays[1:]:
@@ -288,5 +306,7 @@ globals().update(_ops)
 
 from .decompositions import *  # noqa: E402,F401,F403
 from .decompositions import __all__ as _decompositions  # noqa: E402
+from .determinants import *  # noqa: E402,F401,F403
+from .determinants import __all__ as _determinants  # noqa: E402
 
-__all__ = sorted(_ops) + list(_decompositions)
+__all__ = sorted(_ops) + list(_decompositions) + list(_determinants)

@@ -13,7 +13,7 @@ import numpy as np
 from ..core.primitive import Primitive, defjvp, defvjp
 from ..core.tensor import Tensor
 from .elementwise import exp, where
-from .reductions import _logsumexp_fn, _shift, sum
+from .reductions import _shift, sum
 from .shape import reshape
 
 _ops = {}
@@ -119,15 +119,50 @@ defjvp(log_softmax, lambda t, ans, x, axis=-1: t - sum(exp(ans) * t, axis=axis, 
 
 
 
+def _wide(z):
+    """float16/float32 scores in float64: the loss of a confident prediction is a small
+    difference of large numbers in float32; in float64 it costs the same on a 10-class axis."""
+    return z.astype(np.float64) if z.dtype.kind == "f" and z.dtype.itemsize < 8 else z
+
+
+def _xent_parts(z, t):
+    """(T = Σt, shifted scores z − c, Σ t·(c − z) ≥ 0) per row, in float64 for narrow z.
+
+    The shift c is the target-weighted score Σt·z/Σt when every score is moderate (no
+    overflow possible, and no per-row max, which is slow on a short class axis); then
+    Σ t·(c − z) = 0 and the loss T·log Σ e^(z−c) is one non-negative term: exactly 0 for a
+    single class and for e_l·z with one logit, accurate to rounding for confident
+    predictions.  Otherwise c is the row max, and the loss T·log Σ e^(z−c) + Σ t·(c − z)
+    adds two non-negative terms: still no cancellation, and t = 0 ignores z = −inf.
+    """
+    z, t = _wide(z), _wide(_float(t))
+    total = t.sum(axis=-1, keepdims=True)
+    if _moderate(z):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            c = (t * z).sum(axis=-1, keepdims=True) / total
+        c = np.where(total == 0, 0.0, c)
+        if _moderate(c):
+            return total, z - c, 0.0
+    c = _shift(z, -1)
+    extra = np.where(t != 0, t * (c - np.where(np.isfinite(z), z, c)), 0.0).sum(axis=-1)
+    return total, z - c, extra
+
+
 def _softmax_xent(z, t):
-    """Per-row Σt·logsumexp(z) − Σ t·z, never forming e^z of a large z; t = 0 ignores z = −inf."""
+    """Per row Σt·logsumexp(z) − Σ t·z, in the scores' dtype, computed without cancellation."""
     z = _float(z)
-    if _moderate(z):                   # the usual case, in few passes: no shift needed
-        loss = t.sum(axis=-1) * np.log(np.exp(z).sum(axis=-1)) - (t * z).sum(axis=-1)
-        return loss.astype(z.dtype, copy=False)
-    lse = _logsumexp_fn(z, axis=-1)
-    tz = np.where(t != 0, t * np.where(np.isfinite(z), z, 0.0), 0.0)
-    return (np.sum(t, axis=-1) * lse - np.sum(tz, axis=-1)).astype(z.dtype, copy=False)
+    total, s, extra = _xent_parts(z, t)
+    with np.errstate(divide="ignore"):         # a row of −inf gives inf/nan as NumPy would
+        loss = total[..., 0] * np.log(np.exp(s).sum(axis=-1)) + extra
+    return loss.astype(z.dtype, copy=False)
+
+
+def _xent_slope(z, t):
+    """softmax(z)·Σt − t on plain arrays, from the same shifted scores (float64 for float32)."""
+    z = _float(z)
+    total, s, _ = _xent_parts(z, t)
+    e = np.exp(s)
+    return (e * (total / e.sum(axis=-1, keepdims=True)) - t).astype(z.dtype, copy=False)
 
 
 def _rows(g, like):
@@ -135,12 +170,8 @@ def _rows(g, like):
     return reshape(g, np.shape(g) + (1,)) if np.ndim(like) else g
 
 
-# Softmax followed by cross-entropy, as one op (seed 004): the gradient with respect to the
-# scores is softmax(z)·Σt − t, i.e. −(e_l − ŷ) for a one-hot target.
-softmax_cross_entropy = _ops["softmax_cross_entropy"] = Primitive(
-    "softmax_cross_entropy", _softmax_xent, doc="−Σ t·log_softmax(z) per row, fused and stable.")
 def _moderate(z):
-    """All scores finite and small enough that e^z cannot overflow: the max-shift is moot.
+    """All scores finite and small enough that e^(z − c) cannot overflow for |c| < 60.
 
     (A per-row max over a short class axis is slow in NumPy; two whole-array
     reductions are cheap.)"""
@@ -148,22 +179,33 @@ def _moderate(z):
     return bool(-60.0 < lo and hi < 60.0)
 
 
+def _plain_pair(z, t):
+    return type(z) is np.ndarray and type(t) is np.ndarray
+
+
 def _xent_vjp_scores(g, ans, z, t):
-    if type(z) is np.ndarray and type(t) is np.ndarray and _moderate(z) \
-            and isinstance(g, (np.ndarray, np.generic)):
-        # first-order pass on plain arrays: the same formula straight in NumPy
-        e = np.exp(z)
-        p = e / e.sum(axis=-1, keepdims=True)
-        return np.asarray(g)[..., None] * (p * t.sum(axis=-1, keepdims=True) - t)
+    if _plain_pair(z, t) and isinstance(g, (np.ndarray, np.generic)):
+        # first-order pass on plain arrays: the accurate formula straight in NumPy
+        return np.asarray(g)[..., None] * _xent_slope(z, t)
     return _rows(g, z) * (softmax(z) * sum(t, axis=-1, keepdims=True) - t)
 
 
+def _xent_jvp_scores(dz, ans, z, t):
+    if _plain_pair(z, t) and type(dz) is np.ndarray:
+        return np.sum(dz * _xent_slope(z, t), axis=-1)
+    return sum(dz * (softmax(z) * sum(t, axis=-1, keepdims=True) - t), axis=-1)
+
+
+# Softmax followed by cross-entropy, as one op (seed 004): the gradient with respect to the
+# scores is softmax(z)·Σt − t, i.e. −(e_l − ŷ) for a one-hot target.
+softmax_cross_entropy = _ops["softmax_cross_entropy"] = Primitive(
+    "softmax_cross_entropy", _softmax_xent, doc="−Σ t·log_softmax(z) per row, fused and stable.")
 defvjp(softmax_cross_entropy,
        _xent_vjp_scores,
        lambda g, ans, z, t: _rows(g, z) * -log_softmax(z),
        formulas={0: "softmax(z)·Σt − t", 1: "−log_softmax(z)"})
 defjvp(softmax_cross_entropy,
-       lambda dz, ans, z, t: sum(dz * (softmax(z) * sum(t, axis=-1, keepdims=True) - t), axis=-1),
+       _xent_jvp_scores,
        lambda dt, ans, z, t: sum(dt * -log_softmax(z), axis=-1))
 
 globals().update(_ops)

@@ -5,14 +5,16 @@ reduced axes (``_expand``) times a local derivative ``d``; its tangent is
 ``sum(t * d)`` over the same axes.  ``d`` is written with chainrule's own
 primitives, so every order of derivative comes from the same line.
 
-Primitives take NumPy's own positional order (``np.var(x, 0, None, None, 1)``
-works); rules read the arguments back by name with ``_kw``.  At a kink the rule
+Primitives take NumPy's own signature, read from NumPy (``np.var(x, 0, None, None, 1)``
+works, and so do ``where=``, ``initial=``, ``correction=`` and ``mean=``); rules read the
+arguments back by name with ``_kw``.  A ``where=`` mask zeroes the slope of the entries it
+leaves out; ``initial=`` counts as one more entry of max/min (a tie with it splits).  At a kink the rule
 returns the minimum-norm subgradient, computed without dividing by zero: k tied
 maxima get 1/k each, prod with a zero multiplies the other entries (never
 ``ans / x``), std of a constant and every norm at 0 give 0.
 """
 import builtins
-
+import inspect
 import math
 
 import numpy as np
@@ -24,7 +26,8 @@ from .elementwise import abs as _abs
 from .elementwise import exp, power, sign, where
 from .indexing import getitem
 from .linalg import matmul
-from .shape import broadcast_to, reshape, swapaxes, transpose
+from ..core.primitive import broadcast_to
+from .shape import reshape, swapaxes, transpose
 
 _ops = {}
 
@@ -88,9 +91,32 @@ def _flip(x, axis):
     return getitem(x, (slice(None),) * (axis % x.ndim) + (slice(None, None, -1),))
 
 
-def _forward(name, np_fn, params):
-    """NumPy's function, refusing ``out=`` and keywords the rules do not know."""
-    known = frozenset(params)
+def _params(np_fn):
+    """(positional names after the first, every name after the first) of NumPy's signature."""
+    rest = list(inspect.signature(np_fn).parameters.values())[1:]
+    return (tuple(p.name for p in rest if p.kind is p.POSITIONAL_OR_KEYWORD),
+            frozenset(p.name for p in rest if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)))
+
+
+_CONSTANT_KEYWORDS = ("where", "initial", "mean")     # no gradient flows into them
+
+
+def _constant(name, key, v):
+    if isinstance(v, Tensor):
+        if v.requires_grad or v._fw is not None:
+            raise ChainruleError(name, message=f"{key}= is a constant: no gradient flows into it",
+                                 expected=f"{key}= as an array or number", actual="a Tensor that "
+                                 "requires grad", fix=f"pass {key}=t.detach() if that is what you "
+                                 f"mean" + (", or add it outside: cnp.%s(x) + initial" % name
+                                            if key == "initial" else ""))
+        return v.data
+    return v
+
+
+def _forward(name, np_fn):
+    """NumPy's function with NumPy's signature, refusing ``out=`` and unwrapping the
+    constant keyword arguments (``where``, ``initial``, ``mean``)."""
+    params, known = _params(np_fn)
 
     def fn(x, *a, **k):
         if a:
@@ -101,7 +127,7 @@ def _forward(name, np_fn, params):
             k = _kw(params, a, k)
         if k and not known.issuperset(k):
             raise ChainruleError(name, message=f"unsupported argument(s) {sorted(set(k) - known)}",
-                                 expected=f"x and {', '.join(params)}", actual=f"{sorted(k)}",
+                                 expected=f"x and {', '.join(sorted(known))}", actual=f"{sorted(k)}",
                                  fix="drop them, or compute on t.data outside the graph")
         if "out" in k:
             if k["out"] is not None:
@@ -109,10 +135,28 @@ def _forward(name, np_fn, params):
                                      expected="out=None", actual="an output array",
                                      fix=f"assign the result instead: y = cnp.{name}(...)")
             k = {n: v for n, v in k.items() if n != "out"}
+        for key in _CONSTANT_KEYWORDS:
+            if key in k:
+                k[key] = _constant(name, key, k[key])
         return np_fn(x, **k)
     fn.__name__ = name
     fn.__doc__ = np_fn.__doc__
+    fn.__signature__ = inspect.signature(np_fn)
+    fn.params = params
     return fn
+
+
+def _mask(kw, x):
+    """NumPy's ``where=`` as a boolean array shaped like x, or None when not given."""
+    w = kw.get("where", True)
+    if w is True or w is np._NoValue:
+        return None
+    return np.broadcast_to(np.asarray(_val(w), dtype=bool), np.shape(x))
+
+
+def _initial(kw):
+    v = kw.get("initial", np._NoValue)
+    return None if v is np._NoValue or v is None else _val(v)
 
 
 # ------------------------------------------------- exact products of "others"
@@ -149,23 +193,85 @@ def _prod_others(x, axes):
 
 
 # ------------------------------------------------------------ local slopes
+def _ddof(kw):
+    c = kw.get("correction", np._NoValue)
+    return kw.get("ddof", 0) if c is np._NoValue else c
+
+
+def _centered(x, axes, kw, mask):
+    """(x − its mean over the reduced slice, n − ddof): NumPy's mean= when given, where= honoured."""
+    if "mean" in kw and kw["mean"] is not np._NoValue:
+        center = _val(kw["mean"])
+    else:
+        center = mean(x, axis=axes, keepdims=True, **({} if mask is None else {"where": mask}))
+    n = _count(x.shape, axes) if mask is None else np.sum(mask, axis=axes, keepdims=True)
+    return x - center, n - _ddof(kw)
+
+
+def _masked(d, mask):
+    return d if mask is None else d * mask
+
+
+def _dsum(a, x, axes, kw):
+    return _mask(kw, x)
+
+
+def _dmean(a, x, axes, kw):
+    mask = _mask(kw, x)
+    if mask is None:
+        return 1.0 / (_count(x.shape, axes) or 1)
+    n = np.sum(mask, axis=axes, keepdims=True)
+    return mask / np.where(n == 0, 1, n).astype(_val(x).dtype)
+
+
+def _dprod(a, x, axes, kw):
+    mask, init = _mask(kw, x), _initial(kw)
+    d = _prod_others(x if mask is None else where(mask, x, 1.0), axes)
+    d = _masked(d, mask)
+    return d if init is None else d * init
+
+
+def _dextreme(a, x, axes, kw):
+    """1/k on the k entries equal to the max (min); initial= counts as one more entry."""
+    mask, init = _mask(kw, x), _initial(kw)
+    if mask is None and init is None:
+        return _ties(a, x, axes)
+    hit = _val(x) == _val(a)
+    if mask is not None:
+        hit = hit & mask
+    k = np.sum(hit, axis=axes, keepdims=True)
+    if init is not None:
+        k = k + (np.asarray(init) == _val(a))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(hit, 1.0 / np.where(k == 0, 1, k), 0.0).astype(_val(x).dtype)
+
+
 def _dvar(a, x, axes, kw):
-    n = _count(x.shape, axes) - kw.get("ddof", 0)
-    return (x - mean(x, axis=axes, keepdims=True)) * (2.0 / n if n > 0 else np.nan)
+    mask = _mask(kw, x)
+    c, n = _centered(x, axes, kw, mask)
+    with np.errstate(divide="ignore"):
+        scale = np.where(np.asarray(n) > 0, 2.0 / np.where(np.asarray(n) > 0, n, 1), np.nan)
+    return _masked(c * scale.astype(_val(x).dtype), mask)
 
 
-def _constant(xv, axes):
+def _constant_slice(xv, axes, mask=None):
     """Slices whose entries are all equal: their std is 0 up to rounding (np.std([.1] * 3) > 0)."""
-    return np.max(xv, axis=axes, keepdims=True) == np.min(xv, axis=axes, keepdims=True)
+    if mask is None:
+        return np.max(xv, axis=axes, keepdims=True) == np.min(xv, axis=axes, keepdims=True)
+    hi = np.max(xv, axis=axes, keepdims=True, where=mask, initial=-np.inf)
+    return hi == np.min(xv, axis=axes, keepdims=True, where=mask, initial=np.inf)
 
 
 def _dstd(a, x, axes, kw):
     xv = _val(x)
     if xv.size == 0:
         return 0.0
-    const = _constant(xv, axes) | (_val(a) == 0)
-    n = _count(x.shape, axes) - kw.get("ddof", 0)
-    return where(const, 0.0, (x - mean(x, axis=axes, keepdims=True)) / (n * where(const, 1.0, a)))
+    mask = _mask(kw, x)
+    c, n = _centered(x, axes, kw, mask)
+    const = (_val(a) == 0)
+    if "mean" not in kw:
+        const = const | _constant_slice(xv, axes, mask)
+    return _masked(where(const, 0.0, c / (n * where(const, 1.0, a))), mask)
 
 
 def _shift(x, axis):
@@ -191,45 +297,45 @@ def _logsumexp_fn(x, axis=None, keepdims=False):
 
 
 # ------------------------------------------------------------------- table
-# name: (numpy function, arguments after x, d(ans kept, x, axes, kw) or None for 1, formula)
-_RED = ("axis", "dtype", "out", "keepdims")
-_MAX = ("axis", "out", "keepdims")
-_VAR = ("axis", "dtype", "out", "ddof", "keepdims")
+# name: (numpy function, d(ans kept, x, axes, kw) or None for 1, formula).  Every one takes
+# NumPy's arguments (where=, initial=, ddof/correction, mean= included); out= is refused.
 REDUCTIONS = {
-    "sum":  (np.sum,  _RED, None,                                            "1"),
-    "mean": (np.mean, _RED, lambda a, x, axes, kw: 1.0 / (_count(x.shape, axes) or 1), "1/n"),
-    "prod": (np.prod, _RED, lambda a, x, axes, kw: _prod_others(x, axes),    "∏ of the others"),
-    "max":  (np.max,  _MAX, lambda a, x, axes, kw: _ties(a, x, axes),        "1/k on the k maxima"),
-    "min":  (np.min,  _MAX, lambda a, x, axes, kw: _ties(a, x, axes),        "1/k on the k minima"),
-    "amax": (np.amax, _MAX, lambda a, x, axes, kw: _ties(a, x, axes),        "1/k on the k maxima"),
-    "amin": (np.amin, _MAX, lambda a, x, axes, kw: _ties(a, x, axes),        "1/k on the k minima"),
-    "var":  (np.var,  _VAR, _dvar,                                           "2(x−mean)/(n−ddof)"),
-    "std":  (np.std,  _VAR, _dstd,                                           "(x−mean)/((n−ddof)σ)"),
-    "logsumexp": (_logsumexp_fn, ("axis", "keepdims"), _dlogsumexp,         "softmax(x)"),
+    "sum":  (np.sum,  _dsum,     "1"),
+    "mean": (np.mean, _dmean,    "1/n"),
+    "prod": (np.prod, _dprod,    "∏ of the others"),
+    "max":  (np.max,  _dextreme, "1/k on the k maxima"),
+    "min":  (np.min,  _dextreme, "1/k on the k minima"),
+    "amax": (np.amax, _dextreme, "1/k on the k maxima"),
+    "amin": (np.amin, _dextreme, "1/k on the k minima"),
+    "var":  (np.var,  _dvar,     "2(x−mean)/(n−ddof)"),
+    "std":  (np.std,  _dstd,     "(x−mean)/((n−ddof)σ)"),
+    "logsumexp": (_logsumexp_fn, _dlogsumexp, "softmax(x)"),
 }
 
 
-def _reduction(name, np_fn, params, d, formula):
-    op = Primitive(name, _forward(name, np_fn, params))
+def _reduction(name, np_fn, d, formula):
+    fn = _forward(name, np_fn)
+    params = fn.params
+    op = Primitive(name, fn)
     fast = name in ("sum", "mean")
 
     def vjp(g, ans, x, *a, **k):
         kw = _kw(params, a, k)
         axes, keepdims = _axes(kw.get("axis"), x.ndim), kw.get("keepdims", False)
-        if fast and isinstance(g, (np.ndarray, np.generic)) and len(axes) == x.ndim:
+        if fast and isinstance(g, (np.ndarray, np.generic)) and len(axes) == x.ndim \
+                and _mask(kw, x) is None:
             # a loss's sum/mean: one filled array, no reshape-broadcast-scale chain
             scale = 1.0 if name == "sum" else 1.0 / (x.size or 1)
             return np.full(x.shape, g.reshape(()) * scale, dtype=np.result_type(g, x))
         ge = _expand(g, x.shape, axes, keepdims)
-        return ge if d is None else ge * d(_keep(ans, x.shape, axes, keepdims), x, axes, kw)
+        slope = d(_keep(ans, x.shape, axes, keepdims), x, axes, kw)
+        return ge if slope is None else ge * slope
 
     def jvp(t, ans, x, *a, **k):
         kw = _kw(params, a, k)
         axes, keepdims = _axes(kw.get("axis"), x.ndim), kw.get("keepdims", False)
-        if d is None:
-            return sum(t, axis=axes, keepdims=keepdims)
-        return sum(t * d(_keep(ans, x.shape, axes, keepdims), x, axes, kw), axis=axes,
-                   keepdims=keepdims)
+        slope = d(_keep(ans, x.shape, axes, keepdims), x, axes, kw)
+        return sum(t if slope is None else t * slope, axis=axes, keepdims=keepdims)
 
     defvjp(op, vjp, formulas={0: formula})
     defjvp(op, jvp)
@@ -243,7 +349,7 @@ sum, mean, prod, max, min = (_ops[n] for n in ("sum", "mean", "prod", "max", "mi
 
 def _max_kink(ans, x, *a, **k):
     """Entries tied (k ≥ 2) for the max/min of their slice."""
-    kw = _kw(_MAX, a, k)
+    kw = _kw(max.fn.params, a, k)
     xv = _val(x)
     axes = _axes(kw.get("axis"), xv.ndim)
     hit = xv == _val(_keep(_val(ans), xv.shape, axes, kw.get("keepdims", False)))
@@ -259,14 +365,16 @@ def _std_kink(ans, x, *a, **k):
     xv = _val(x)
     if xv.size == 0:
         return np.zeros(xv.shape, bool)
-    return np.broadcast_to(_constant(xv, _axes(_kw(_VAR, a, k).get("axis"), xv.ndim)), xv.shape)
+    kw = _kw(_ops["std"].fn.params, a, k)
+    return np.broadcast_to(_constant_slice(xv, _axes(kw.get("axis"), xv.ndim), _mask(kw, xv)),
+                           xv.shape)
 
 
 _ops["std"].kink = (_std_kink, "the scaled unit ball", "0")
 
 
 # -------------------------------------------------------- cumulative sums
-_CUM = ("axis", "dtype", "out")
+_CUM = _params(np.cumsum)[0]                         # axis, dtype, out
 
 
 def _flat(x, axis):
@@ -315,18 +423,18 @@ def _cum_pairs(x):
     return c, np.triu(np.ones((n, n), dtype=bool))
 
 
-cumsum = _ops["cumsum"] = Primitive("cumsum", _forward("cumsum", np.cumsum, _CUM))
+cumsum = _ops["cumsum"] = Primitive("cumsum", _forward("cumsum", np.cumsum))
 defvjp(cumsum, lambda g, ans, x, *a, **k: reshape(
     _revcumsum(g, _flat(x, _kw(_CUM, a, k).get("axis"))[1]), x.shape), formulas={0: "reversed cumsum"})
 defjvp(cumsum, lambda t, ans, x, *a, **k: cumsum(t, axis=_kw(_CUM, a, k).get("axis")))
 
-cumprod = _ops["cumprod"] = Primitive("cumprod", _forward("cumprod", np.cumprod, _CUM))
+cumprod = _ops["cumprod"] = Primitive("cumprod", _forward("cumprod", np.cumprod))
 defvjp(cumprod, _cumprod_vjp, formulas={0: "Σ_{i≥j} g_i ∏_{k≤i,k≠j} x_k"})
 defjvp(cumprod, _cumprod_jvp)
 
 
 # ------------------------------------------------------------------ trace
-_TRACE = ("offset", "axis1", "axis2", "dtype", "out")
+_TRACE = _params(np.trace)[0]                        # offset, axis1, axis2, dtype, out
 
 
 def _trace_vjp(g, ans, x, *a, **k):
@@ -340,7 +448,7 @@ def _trace_vjp(g, ans, x, *a, **k):
     return reshape(g, tuple(gshape)) * (eye if a1 < a2 else eye.T).reshape(eshape)
 
 
-trace = _ops["trace"] = Primitive("trace", _forward("trace", np.trace, _TRACE))
+trace = _ops["trace"] = Primitive("trace", _forward("trace", np.trace))
 defvjp(trace, _trace_vjp, formulas={0: "I on the diagonal"})
 defjvp(trace, lambda t, ans, x, *a, **k: trace(t, **{n: v for n, v in _kw(_TRACE, a, k).items()
                                                      if n != "dtype"}))
@@ -351,7 +459,7 @@ def _mT(a):
 
 
 # ------------------------------------------------------------------- norm
-_NORM = ("ord", "axis", "keepdims")
+_NORM = _params(np.linalg.norm)[0]                   # ord, axis, keepdims
 
 
 def _norm_axes(ndim, ord, axis):
@@ -432,7 +540,7 @@ def _norm_kink(ans, x, *a, **k):
     return at0 | (xv == 0) if kind == "vec" and kw.get("ord") == 1 else at0
 
 
-norm = _ops["norm"] = Primitive("norm", _forward("norm", np.linalg.norm, _NORM))
+norm = _ops["norm"] = Primitive("norm", _forward("norm", np.linalg.norm))
 defvjp(norm, lambda g, ans, x, *a, **k: _norm_rule(g, ans, x, *a, reverse=True, **k),
        formulas={0: "x/‖x‖ (2, fro); sign(x)|x/‖x‖|^(p−1); U diag(w) Vᵀ (nuc, ±2)"})
 defjvp(norm, lambda t, ans, x, *a, **k: _norm_rule(t, ans, x, *a, reverse=False, **k))

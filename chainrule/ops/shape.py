@@ -10,11 +10,22 @@ order of derivative comes for free.
 import numpy as np
 
 from ..core.errors import ChainruleError
-from ..core.primitive import Primitive, _shape, broadcast_to, defjvp, defvjp, sum_to
+from ..core.primitive import Primitive, _shape, defjvp, defvjp, sum_to
+from ..core.primitive import broadcast_to as _engine_broadcast_to
 from ..core.tensor import Tensor
 from .indexing import take_along_axis
 
-_ops = {"broadcast_to": broadcast_to, "sum_to": sum_to}
+_ops = {"sum_to": sum_to}
+
+
+def _broadcast_to(array, shape, subok=False):
+    """``np.broadcast_to`` (its gradient sums over the broadcast axes); the engine's own
+    primitive behind it takes no keywords."""
+    return _engine_broadcast_to(array, shape)
+
+
+_broadcast_to.__name__ = "broadcast_to"
+_ops["broadcast_to"] = _broadcast_to
 
 
 # ------------------------------------------------------------------ helpers
@@ -184,14 +195,15 @@ def diag(v, k=0):
                          fix="use diagonal(a, offset, axis1, axis2) for stacked matrices")
 
 
-def sort(a, axis=-1, kind=None, order=None):
+def sort(a, axis=-1, kind=None, order=None, *, stable=None):
     """``np.sort``: the gradient follows the sorting permutation.
 
     Tensors are always sorted stably (``kind`` only matters for plain arrays), so tied
     entries keep their order and each receives the gradient of the position it lands in.
     """
     if not isinstance(a, Tensor):
-        return np.sort(a, axis=axis, kind=kind, order=order)
+        return np.sort(a, axis=axis, kind=kind, order=order,
+                       **({} if stable is None else {"stable": stable}))
     if order is not None:
         raise ChainruleError("sort", expected="order=None", actual=f"order={order!r}",
                              fix="structured arrays have no gradient; sort plain floats")

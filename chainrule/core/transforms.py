@@ -187,7 +187,8 @@ def value_and_grad(fun, argnums=0, has_aux=False):
             out_t = _out_value(out)
             missing = []
             grads = grad_of(out_t, flat_inputs, op="grad", missing=missing)
-        _warn_unused("grad", missing, owners)
+        if not getattr(fun, "_derivative", False):   # a derivative may well be constant
+            _warn_unused("grad", missing, owners)
         _release(flat_inputs)
         value = _unwrap(out_t.reshape(()) if out_t.ndim else out_t, _first_plain(originals, nums))
         value, *flat = hand_over([value] + [_unwrap(g, o) for g, o in zip(grads, plain)],
@@ -201,6 +202,7 @@ def value_and_grad(fun, argnums=0, has_aux=False):
         if has_aux:
             return (value, _plain_aux(aux)), g
         return value, g
+    wrapped._derivative = True     # its output is a derivative of fun's
     return wrapped
 
 
@@ -219,6 +221,7 @@ def grad(fun, argnums=0, has_aux=False):
         if has_aux:
             return g, value_aux[1]
         return g
+    wrapped._derivative = True     # its output is a derivative of fun's
     return wrapped
 
 
@@ -264,7 +267,8 @@ def vjp(fun, *primals, has_aux=False):
             gs = grad_of(o, flat, seed=c, op="vjp", missing=missing)
             unreached.intersection_update(missing)
             total = gs if total is None else [a + b for a, b in zip(total, gs)]
-        _warn_unused("vjp", unreached if out_ts else (), owners)
+        if not getattr(fun, "_derivative", False):
+            _warn_unused("vjp", unreached if out_ts else (), owners)
         total = hand_over([_unwrap(g, x) for g, x in zip(total, plain)],
                           taken=plain + [c for c in ct_leaves if isinstance(c, np.ndarray)])
         res, pos = [], 0
@@ -367,6 +371,7 @@ def jacobian(fun, argnums=0, mode="rev"):
             return tuple(jacobian(fun, a, mode)(*args) for a in argnums)
         with quiet_unused():            # a zero row or column is an ordinary Jacobian entry
             return _jacobian(fun, args, argnums, mode)
+    wrapped._derivative = True     # its output is a derivative of fun's
     return wrapped
 
 

@@ -9,41 +9,30 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
 from ..core.errors import ChainruleError
+from ..data.loaders import NotAnArchive, open_npz
+from .files import atomic_write, interrupts_deferred
 
 FORMAT = "chainrule-checkpoint"
 VERSION = 1
 FILENAME = "model.npz"
+HISTORY_JSON, HISTORY_CSV, CURVES = "history.json", "history.csv", "curves.png"
+RUN_FILES = (FILENAME, HISTORY_JSON, HISTORY_CSV, CURVES)     # what a run folder holds
 
 
-def atomic_write(path, write):
-    """Call ``write(binary file)`` on a temp file next to ``path``, then move it into place."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
+class JSONText(str):
+    """Text that already is JSON: stored as one string, so saving a long history after
+    every epoch costs one copy instead of re-encoding every record."""
 
 
 # ------------------------------------------------- nested state <-> arrays+JSON
 def _encode(obj, arrays, prefix):
+    if isinstance(obj, JSONText):
+        return {"__json__": str(obj)}
     if isinstance(obj, np.ndarray):
         arrays[prefix] = obj
         return {"__array__": prefix}
@@ -66,6 +55,8 @@ def _decode(obj, arrays):
     if isinstance(obj, dict):
         if "__array__" in obj:
             return arrays[obj["__array__"]]
+        if "__json__" in obj:
+            return json.loads(obj["__json__"])
         return {k: _decode(v, arrays) for k, v in obj["__dict__"]}
     return obj
 
@@ -79,6 +70,28 @@ def save_checkpoint(path, model_state, **parts):
             "parts": {k: _encode(v, arrays, k) for k, v in parts.items()}}
     arrays["__meta__"] = np.array(json.dumps(meta))
     return atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def save_run(folder, model_state, history, **parts):
+    """A run folder's per-epoch files: model.npz (with ``parts``), history.json, history.csv.
+
+    Interrupts wait until all three are written, so the folder always describes one
+    finished epoch.  The checkpoint is written first and fsynced: it is the record a
+    resumed run starts from; the history files are rebuilt from it if a power cut
+    ever loses them.
+    """
+    with interrupts_deferred():
+        save_checkpoint(os.path.join(folder, FILENAME), model_state,
+                        history=JSONText(history.to_json(strict=False)), **parts)
+        history_files(folder, history)
+
+
+def history_files(folder, history):
+    """Write history.json and history.csv into ``folder``."""
+    atomic_write(os.path.join(folder, HISTORY_JSON),
+                 lambda f: f.write((history.to_json() + "\n").encode()), durable=False)
+    atomic_write(os.path.join(folder, HISTORY_CSV),
+                 lambda f: f.write(history.to_csv().encode()), durable=False)
 
 
 class Checkpoint(dict):
@@ -105,7 +118,7 @@ def load_checkpoint(path):
         raise ChainruleError("checkpoint", message=f"{where}; train one first with "
                              "`chainrule train --out DIR` (or fit(..., checkpoint_dir=DIR))")
     try:
-        with np.load(file, allow_pickle=False) as z:
+        with open_npz(file) as z:
             if "__meta__" not in z.files:
                 raise ValueError("no chainrule metadata inside")
             meta = json.loads(str(z["__meta__"]))
@@ -115,8 +128,14 @@ def load_checkpoint(path):
         ck = Checkpoint({k: _decode(v, arrays) for k, v in meta["parts"].items()})
         ck["model_state"] = _decode(meta["model"], arrays)
         ck["path"] = file
+    except NotAnArchive as e:
+        raise ChainruleError("checkpoint", message=f"{file} is not a readable chainrule "
+                             f"checkpoint ({e.what}); a checkpoint is the {FILENAME} that "
+                             "`chainrule train` or fit(checkpoint_dir=...) writes") from None
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as e:
         why = str(e).splitlines()[0] if str(e) else "damaged"
+        if "pickle" in why:
+            why = "it holds Python objects, which chainrule never unpickles"
         raise ChainruleError("checkpoint", message=f"{file} is not a readable chainrule "
                              f"checkpoint ({type(e).__name__}: {why}); "
                              "it may be truncated or from another program: retrain to "

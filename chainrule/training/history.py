@@ -19,6 +19,10 @@ class History:
 
     def __init__(self, records=None, task=None, metric=None):
         self.records = [dict(r) for r in (records or [])]
+        self._rows = []               # [(record, its JSON)]: each record is encoded once
+        self._keys = {}               # the keys of those records, in first-seen order
+        self._generation = 0          # bumped when the records were replaced
+        self._csv_for, self._csv_lines = None, []
         self.task = task
         self.metric = metric          # the headline metric's name ("accuracy" / "r2")
         self.best_epoch = None        # set by early stopping when it restores weights
@@ -76,9 +80,37 @@ class History:
         h.best_epoch, h.stopped_epoch = d.get("best_epoch"), d.get("stopped_epoch")
         return h
 
-    def to_json(self, path=None):
-        """JSON text (NaN written as null); also written to ``path`` when given."""
-        text = json.dumps(_clean(self.to_dict()), indent=1)
+    def _encoded(self):
+        """(JSON of each record, the keys in first-seen order), encoding only new records.
+
+        A run writes its history after every epoch; encoding each record once keeps
+        that cost flat instead of growing with the number of epochs.  Records are
+        taken as they were appended (replace a record rather than edit it in place).
+        """
+        rows, records = self._rows, self.records
+        if len(rows) > len(records) or any(a is not b for (a, _), b in zip(rows, records)):
+            rows.clear()
+            self._keys = {}
+            self._generation += 1
+        for r in records[len(rows):]:
+            rows.append((r, json.dumps(r)))
+            self._keys.update(dict.fromkeys(r))
+        return [text for _, text in rows], list(self._keys)
+
+    def to_json(self, path=None, strict=True):
+        """JSON text, one epoch per line; also written to ``path`` when given.
+
+        ``strict`` writes NaN/Inf as null, as every JSON reader needs; strict=False keeps
+        them (Python's json reads them back exactly: what a checkpoint stores).
+        """
+        texts, _ = self._encoded()
+        if strict:
+            texts = [json.dumps(_clean(r)) if ("NaN" in t or "Infinity" in t) else t
+                     for (r, _), t in zip(self._rows, texts)]
+        head = {"task": self.task, "metric": self.metric, "best_epoch": self.best_epoch,
+                "stopped_epoch": self.stopped_epoch}
+        body = "[\n" + ",\n".join(texts) + "\n]" if texts else "[]"
+        text = json.dumps(head)[:-1] + ', "epochs": ' + body + "}"
         if path is not None:
             _write_text(path, text + "\n")
         return text
@@ -94,14 +126,15 @@ class History:
 
     def to_csv(self, path=None):
         """One row per epoch, one column per key."""
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=self.keys(), lineterminator="\n")
-        w.writeheader()
-        for r in self.records:
-            w.writerow({k: ("" if v is None else v) for k, v in r.items()})
+        _, keys = self._encoded()
+        if self._csv_for != (self._generation, keys):
+            self._csv_for, self._csv_lines = (self._generation, keys), []
+        for r, _ in self._rows[len(self._csv_lines):]:
+            self._csv_lines.append(_csv_line(["" if r.get(k) is None else r[k] for k in keys]))
+        text = _csv_line(keys) + "".join(self._csv_lines)
         if path is not None:
-            _write_text(path, buf.getvalue())
-        return buf.getvalue()
+            _write_text(path, text)
+        return text
 
     def plot(self, path, title=None):
         """Save loss and metric curves (train and val) to ``path`` (.png, .svg or .pdf).
@@ -131,7 +164,7 @@ class History:
             ax.legend()
         axes[0].set_title(title or "loss")
         fmt = os.path.splitext(str(path))[1].lstrip(".").lower() or "png"
-        from .checkpoint import atomic_write
+        from .files import atomic_write
         atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=110))
         return path
 
@@ -159,6 +192,12 @@ def _clean(obj):
     return obj
 
 
-def _write_text(path, text):
-    from .checkpoint import atomic_write
-    atomic_write(path, lambda f: f.write(text.encode()))
+def _csv_line(fields):
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(fields)
+    return buf.getvalue()
+
+
+def _write_text(path, text, durable=True):
+    from .files import atomic_write
+    atomic_write(path, lambda f: f.write(text.encode()), durable=durable)

@@ -15,6 +15,8 @@ import numpy as np
 from ..core.errors import ChainruleError
 from . import expr as E
 from .grad import add_point_arguments, fmt, gradient, prepare
+from .main import CommandError
+from .outputs import check_output, write_file
 
 ORDER = 11
 MAX_STEPS = 1000
@@ -33,6 +35,7 @@ def register(sub):
     add_point_arguments(p, wrt="differentiate only with respect to these")
     p.add_argument("--graph", metavar="FILE", help="also draw the graph: FILE.dot (always "
                    "works) or FILE.svg/.png (needs Graphviz's dot)")
+    p.add_argument("--force", action="store_true", help="replace --graph's files if they exist")
     p.set_defaults(func=_guarded(run_explain))
 
     p = sub.add_parser("check", help="check the gradient against finite differences",
@@ -57,6 +60,7 @@ def register(sub):
     p.add_argument("--lr", type=float, default=0.1, help="learning rate η (default 0.1)")
     p.add_argument("--kind", choices=("contour", "3d"), default="contour")
     p.add_argument("--span", type=float, help="half-width of the window (default: fit the path)")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.set_defaults(func=_guarded(run_surface))
 
 
@@ -64,7 +68,8 @@ def _guarded(fn):
     """Turn any failure caused by the input into main's one-line error (exit 2)."""
     def run(args):
         try:
-            return fn(args)
+            with np.errstate(all="ignore"):        # non-finite results are reported, not warned
+                return fn(args)
         except E.ExprError:
             raise
         except ChainruleError as e:
@@ -112,7 +117,8 @@ def run_explain(args):
     from ..explain import graph as graph_of, trace
     f, wrt, xs = _function(args)
     if args.graph:
-        _check_output(args.graph, ("dot", "svg", "png", "pdf"))
+        _check_output(args.graph, ("dot", "svg", "png", "pdf"), args.force)
+        _check_output(os.path.splitext(args.graph)[0] + ".dot", ("dot",), args.force)
     t = trace(f, *xs, names=wrt)
     text = t.to_text()
     print(f"f = {fmt(t.value)}")
@@ -123,11 +129,15 @@ def run_explain(args):
         print(kinks)
     if args.graph:
         dot = os.path.splitext(args.graph)[0] + ".dot"
-        try:
-            written = graph_of(t).save(args.graph)
-        except ChainruleError as e:
-            raise _Fail(f"could not draw {args.graph}: {_one_line(e)} (the DOT text is in {dot})") \
-                from None
+        g = graph_of(t)
+        write_file(dot, g.source)
+        written = dot
+        if not args.graph.lower().endswith(".dot"):
+            try:
+                written = write_file(args.graph, g.pipe(args.graph.rsplit(".", 1)[-1].lower()))
+            except ChainruleError as e:
+                raise _Fail(f"could not draw {args.graph}: {_one_line(e)} (the DOT text is in "
+                            f"{dot})") from None
         print(f"wrote {written}" + (f" and {dot}" if str(written) != dot else ""))
     return 0
 
@@ -158,13 +168,14 @@ def run_check(args):
 
 
 # ------------------------------------------------------------------ surface
-def _check_output(path, allowed):
+def _check_output(path, allowed, force):
     ext = path.rsplit(".", 1)[-1].lower() if "." in os.path.basename(path) else ""
     if ext not in allowed:
         raise _Fail(f"cannot write {path!r}: the name must end in ." + ", .".join(allowed))
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise _Fail(f"cannot write {path!r}: folder {folder} does not exist")
+    try:
+        check_output(path, force, flag="--out" if allowed == PICTURES else "--graph")
+    except CommandError as e:
+        raise _Fail(str(e)) from None
 
 
 def _vary(text, values, wrt):
@@ -174,7 +185,7 @@ def _vary(text, values, wrt):
             raise _Fail("say which two variables to draw with --vary a,b "
                         "(w[0],w[1] for entries of a vector)")
         return scalars[:2]
-    items = [v.strip() for v in text.split(",")]
+    items = [E.user_name(v) for v in text.split(",")]
     if len(items) != 2:
         raise _Fail(f"--vary needs exactly two variables, got {len(items)}: {text!r}")
     for v in items:
@@ -191,7 +202,7 @@ def run_surface(args):
     from ..explain.plots import descent_path, error_surface
     tree, values, wrt = _prepare(args)
     gradient(tree, values, wrt)
-    _check_output(args.out, PICTURES)
+    _check_output(args.out, PICTURES, args.force)
     if not 0 <= args.steps <= MAX_STEPS:
         raise _Fail(f"--steps must be between 0 and {MAX_STEPS}")
     if not (np.isfinite(args.lr) and args.lr > 0):
@@ -208,8 +219,10 @@ def run_surface(args):
         return E.evaluate(tree, env)
 
     run = descent_path(loss, params, vary, steps=args.steps, lr=args.lr)
-    error_surface(loss, params, vary, path=args.out, kind=args.kind, steps=args.steps,
-                  lr=args.lr, span=args.span)
+    fig = error_surface(loss, params, vary, kind=args.kind, steps=args.steps, lr=args.lr,
+                        span=args.span)
+    write_file(args.out, lambda f: fig.savefig(f, format=args.out.rsplit(".", 1)[-1].lower(),
+                                               dpi=120, bbox_inches="tight"))
     a, b = run["labels"]
     pts, losses, grads = run["points"], run["losses"], run["grads"]
     print(f"start: {a}={fmt(pts[0, 0])}, {b}={fmt(pts[0, 1])}, loss {fmt(losses[0])}, "

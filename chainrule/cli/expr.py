@@ -141,8 +141,6 @@ def _where(e, text):
     if (e.lineno or 1) > 1 or col < 1 or col > len(text):
         return (f"{e.msg}: the expression ends too early (something is missing after "
                 f"{text[-20:]!r}, at column {len(text) + 1})")
-    if col == len(text) and e.msg == "invalid syntax":
-        return f"{e.msg} at column {col}, the last character {text[col - 1:]!r}"
     return f"{e.msg} at column {col}, before {text[col - 1:col + 19]!r}"
 
 

@@ -17,7 +17,8 @@ from ..core.tensor import Tensor
 from ..data.dataset import check_features, check_labels
 from ..data.split import DataLoader, Standardizer
 from .callbacks import Callback, EarlyStopping, ProgressBar
-from .checkpoint import FILENAME, RUN_FILES, checkpoint_path, load_checkpoint, save_run
+from .checkpoint import (FILENAME, RUN_FILES, HistoryFiles, checkpoint_path, load_checkpoint,
+                         save_run)
 from .files import remove_stale_temps
 from .history import History
 from .resume import check_plan, generator_states, restore_generators, run_plan
@@ -236,8 +237,9 @@ def fit(model, data, loss=None, optimizer="adam", lr=None, epochs=10, batch_size
     run = Run(model=model, optimizer=opt, history=history, epochs=int(epochs), epoch=start,
               n_batches=len(loader), metrics=metric_fns, has_val=val is not None, loss_fn=loss_fn)
     run.ref = ref
+    history_files = HistoryFiles(folder) if folder else None
     save = (lambda: save_run(
-        folder, model.state_dict(), history, optimizer=opt.state_dict(),
+        folder, model.state_dict(), history, history_files, optimizer=opt.state_dict(),
         optimizer_name=type(opt).__name__, epoch=run.epoch, config=config,
         n_features=int(X.shape[1]), task=task, seed=seed,
         standardizer=scaler.state_dict() if scaler is not None else None,

@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import math
+import operator
 import os
 
 from ..core.errors import ChainruleError
@@ -19,7 +20,8 @@ class History:
 
     def __init__(self, records=None, task=None, metric=None):
         self.records = [dict(r) for r in (records or [])]
-        self._rows = []               # [(record, its JSON)]: each record is encoded once
+        self._owners = []             # the records encoded so far (each encoded once) ...
+        self._raw, self._strict = [], []   # ... as JSON, and as strict JSON (NaN -> null)
         self._keys = {}               # the keys of those records, in first-seen order
         self._generation = 0          # bumped when the records were replaced
         self._csv_for, self._csv_lines = None, []
@@ -81,21 +83,34 @@ class History:
         return h
 
     def _encoded(self):
-        """(JSON of each record, the keys in first-seen order), encoding only new records.
+        """(JSON of each record, strict JSON of each, the keys in first-seen order).
 
         A run writes its history after every epoch; encoding each record once keeps
         that cost flat instead of growing with the number of epochs.  Records are
         taken as they were appended (replace a record rather than edit it in place).
         """
-        rows, records = self._rows, self.records
-        if len(rows) > len(records) or any(a is not b for (a, _), b in zip(rows, records)):
-            rows.clear()
-            self._keys = {}
+        owners, records = self._owners, self.records
+        if len(owners) > len(records) or not all(map(operator.is_, owners, records)):
+            owners.clear()
+            self._raw, self._strict, self._keys = [], [], {}
             self._generation += 1
-        for r in records[len(rows):]:
-            rows.append((r, json.dumps(r)))
+        for r in records[len(owners):]:
+            owners.append(r)
+            text = json.dumps(r)
+            self._raw.append(text)
+            self._strict.append(json.dumps(_clean(r)) if "NaN" in text or "Infinity" in text
+                                else text)
             self._keys.update(dict.fromkeys(r))
-        return [text for _, text in rows], list(self._keys)
+        return self._raw, self._strict, list(self._keys)
+
+    def json_parts(self, strict=True):
+        """(head, [one JSON line per record]): the file is head + "[\\n" + ",\\n".join(rows)
+        + "\\n]}", so a run can append one epoch without rewriting the others."""
+        raw, clean, _ = self._encoded()
+        texts = clean if strict else raw
+        head = {"task": self.task, "metric": self.metric, "best_epoch": self.best_epoch,
+                "stopped_epoch": self.stopped_epoch}
+        return json.dumps(head)[:-1] + ', "epochs": ', texts
 
     def to_json(self, path=None, strict=True):
         """JSON text, one epoch per line; also written to ``path`` when given.
@@ -103,14 +118,8 @@ class History:
         ``strict`` writes NaN/Inf as null, as every JSON reader needs; strict=False keeps
         them (Python's json reads them back exactly: what a checkpoint stores).
         """
-        texts, _ = self._encoded()
-        if strict:
-            texts = [json.dumps(_clean(r)) if ("NaN" in t or "Infinity" in t) else t
-                     for (r, _), t in zip(self._rows, texts)]
-        head = {"task": self.task, "metric": self.metric, "best_epoch": self.best_epoch,
-                "stopped_epoch": self.stopped_epoch}
-        body = "[\n" + ",\n".join(texts) + "\n]" if texts else "[]"
-        text = json.dumps(head)[:-1] + ', "epochs": ' + body + "}"
+        head, texts = self.json_parts(strict)
+        text = head + ("[\n" + ",\n".join(texts) + "\n]}" if texts else "[]}")
         if path is not None:
             _write_text(path, text + "\n")
         return text
@@ -124,14 +133,19 @@ class History:
                 text = f.read()
         return cls.from_dict(json.loads(text))
 
-    def to_csv(self, path=None):
-        """One row per epoch, one column per key."""
-        _, keys = self._encoded()
+    def csv_parts(self):
+        """(header line, [one line per record]) of the CSV, each record encoded once."""
+        _, _, keys = self._encoded()
         if self._csv_for != (self._generation, keys):
             self._csv_for, self._csv_lines = (self._generation, keys), []
-        for r, _ in self._rows[len(self._csv_lines):]:
+        for r in self._owners[len(self._csv_lines):]:
             self._csv_lines.append(_csv_line(["" if r.get(k) is None else r[k] for k in keys]))
-        text = _csv_line(keys) + "".join(self._csv_lines)
+        return _csv_line(keys), self._csv_lines
+
+    def to_csv(self, path=None):
+        """One row per epoch, one column per key."""
+        header, lines = self.csv_parts()
+        text = header + "".join(lines)
         if path is not None:
             _write_text(path, text)
         return text

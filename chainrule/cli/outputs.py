@@ -58,9 +58,6 @@ def check_output(path, force=False, inputs=None, flag="--out"):
 
 def check_run_folder(folder, force=False, resume=False, inputs=None, flag="--out"):
     """Refuse a run folder that would replace a run (unless force), or one that is an input."""
-    if force and resume:
-        raise OutputRefused("--resume continues the run in --out and --force replaces it: "
-                            "choose one")
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise OutputRefused(f"{flag} {folder} is a file, not a folder")
     for name in RUN_FILES:

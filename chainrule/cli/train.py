@@ -148,11 +148,11 @@ def _train(args):
     from .outputs import check_run_folder
 
     t0 = time.perf_counter()
-    if args.out:
-        check_run_folder(args.out, args.force, args.resume,
-                         inputs={"--data": args.data, "--labels": args.labels})
     ck = _resumed_run(args) if args.resume else None
     settings = _settings(args, ck)
+    if args.out:
+        check_run_folder(args.out, args.force, args.resume,
+                         inputs={"--data": settings["data"], "--labels": settings["labels"]})
     ds = load(settings["data"], target=settings["target"], labels=settings["labels"],
               task=settings["task"], header=settings["header"])
     kind = settings["model"] or DEFAULT_MODEL[ds.task]
@@ -228,6 +228,9 @@ def _resumed_run(args):
     from ..training.checkpoint import FILENAME, checkpoint_path
     if not args.out:
         raise CommandError("--resume needs --out DIR: the run folder to continue")
+    if args.force:
+        raise CommandError("--resume continues the run in --out and --force replaces it: "
+                           "choose one")
     if not os.path.exists(checkpoint_path(args.out)):
         raise CommandError(f"nothing to resume in {args.out}: it holds no {FILENAME}; drop "
                            "--resume to start a new run there")

@@ -135,6 +135,12 @@ class HistoryFiles:
 
 def _append(path, offset, data):
     """One write at ``offset``: a process killed around it leaves the old or the new text."""
+    if not hasattr(os, "pwrite"):                  # Windows
+        with open(path, "r+b") as f:
+            f.seek(offset)
+            f.write(data)
+            f.truncate()
+        return
     fd = os.open(path, os.O_WRONLY)
     try:
         os.pwrite(fd, data, offset)

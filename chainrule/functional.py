@@ -63,6 +63,21 @@ def _check_signs(target, op):
                              fix="map 0/1 labels with 2*y - 1")
 
 
+def _check_unit_interval(target, op, slack=1e-4):
+    """BCE targets are probabilities of class 1: outside [0, 1] the loss can go negative and
+    training pushes the model the wrong way, so such targets are refused.  ``slack`` lets a
+    finite-difference check step a target of 0 or 1 slightly outside."""
+    y = _data(target)
+    bad = ~((y >= -slack) & (y <= 1 + slack))
+    if np.any(bad):
+        raise ChainruleError(op, message="targets must lie in [0, 1]",
+                             expected="labels 0 or 1 (or probabilities in [0, 1])",
+                             actual=f"{int(bad.sum())} value(s) outside, e.g. "
+                                    f"{y[bad].reshape(-1)[0]!r}",
+                             fix="for more than two classes use cross_entropy with integer "
+                                 "labels; map ±1 labels with (y + 1) / 2")
+
+
 # ------------------------------------------------------------- regression
 def mse_loss(pred, target, reduction="mean"):
     """(pred − target)²; gradient 2(pred − target)/n for the mean."""
@@ -93,6 +108,7 @@ def binary_cross_entropy(probs, target, reduction="mean"):
     ``binary_cross_entropy_with_logits``: it is exact and keeps its gradient σ(z) − y.
     """
     _same_shape(probs, target, "binary_cross_entropy", ("probs", "target"))
+    _check_unit_interval(target, "binary_cross_entropy")
     p = _data(probs)
     if not np.all((p >= 0) & (p <= 1)):
         bad = p[~((p >= 0) & (p <= 1))]
@@ -114,6 +130,7 @@ def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
     and every higher derivative is smooth.
     """
     _same_shape(logits, target, "binary_cross_entropy_with_logits", ("logits", "target"))
+    _check_unit_interval(target, "binary_cross_entropy_with_logits")
     return _reduce(softplus(logits) - logits * target, reduction,
                    "binary_cross_entropy_with_logits")
 

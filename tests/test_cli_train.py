@@ -71,12 +71,14 @@ def test_train_writes_checkpoint_history_and_plot(tmp_path, capsys):
     assert (out / "history.csv").read_text().startswith("epoch,loss,accuracy")
 
 
-def test_train_resume_adds_epochs(trained, capsys):
-    d, csv = trained
-    code, _, err = run(capsys, "train", "--data", csv, "--target", "kind", "--epochs", 5,
-                       "--out", d / "out", "--resume", "--no-progress", "--no-plot")
-    assert code == 0, err
-    hist = json.loads((d / "out" / "history.json").read_text())
+def test_train_resume_adds_epochs_to_a_constant_schedule_run(tmp_path, capsys):
+    csv = make_csv(tmp_path / "d.csv")
+    out = tmp_path / "out"
+    for epochs, extra in ((3, ("--schedule", "constant")), (5, ("--resume",))):
+        code, _, err = run(capsys, "train", "--data", csv, "--target", "kind", "--epochs",
+                           epochs, "--out", out, "--no-progress", "--no-plot", *extra)
+        assert code == 0, err
+    hist = json.loads((out / "history.json").read_text())
     assert [r["epoch"] for r in hist["epochs"]] == [1, 2, 3, 4, 5]
 
 
@@ -97,8 +99,9 @@ def test_predict_writes_labels_and_probabilities(trained, tmp_path, capsys):
 def test_predict_feature_count_mismatch(trained, tmp_path, capsys):
     d, _ = trained
     wide = make_csv(tmp_path / "wide.csv", extra_col=True)
-    line = one_line_error(*run(capsys, "predict", "--checkpoint", d / "out", "--data", wide)[::2])
-    assert "expects 3 features" in line and "has 4" in line
+    line = one_line_error(*run(capsys, "predict", "--checkpoint", d / "out", "--data", wide,
+                               "--no-header")[::2])
+    assert "expects 3 features" in line and "has 5" in line
     np.savez(tmp_path / "two.npz", X=np.zeros((5, 2)), y=np.zeros(5))
     line = one_line_error(*run(capsys, "predict", "--checkpoint", d / "out",
                                "--data", tmp_path / "two.npz")[::2])
@@ -187,3 +190,66 @@ def test_subprocess_python_m_chainrule_train(tmp_path):
                           str(tmp_path / "missing"), "--data", str(csv)],
                          capture_output=True, text=True, env=env, timeout=120)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "no checkpoint" in bad.stderr
+
+
+def test_predict_matches_columns_by_name_and_refuses_unknown_names(trained, tmp_path, capsys):
+    d, csv = trained
+    lines = csv.read_text().splitlines()
+    cols = [line.split(",") for line in lines]
+    order = [3, 2, 0, 1]                                  # kind, f3, f1, f2
+    shuffled = tmp_path / "shuffled.csv"
+    shuffled.write_text("\n".join(",".join(r[j] for j in order) for r in cols) + "\n")
+    code, a, _ = run(capsys, "predict", "--checkpoint", d / "out", "--data", csv)
+    code2, b, _ = run(capsys, "predict", "--checkpoint", d / "out", "--data", shuffled)
+    assert code == code2 == 0 and a == b                  # same predictions in any column order
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text("\n".join(["a,b,c,kind"] + lines[1:]) + "\n")
+    line = one_line_error(*run(capsys, "predict", "--checkpoint", d / "out",
+                               "--data", renamed)[::2])
+    assert "none of the columns" in line and "f1, f2, f3" in line and "matched by name" in line
+    partial = tmp_path / "partial.csv"
+    partial.write_text("\n".join(["f1,b,f3,kind"] + lines[1:]) + "\n")
+    line = one_line_error(*run(capsys, "predict", "--checkpoint", d / "out",
+                               "--data", partial)[::2])
+    assert "lacks the model's feature column f2" in line
+    bare = tmp_path / "bare.csv"
+    bare.write_text("\n".join(",".join(r[:3]) for r in cols[1:]) + "\n")
+    line = one_line_error(*run(capsys, "predict", "--checkpoint", d / "out",
+                               "--data", bare)[::2])
+    assert "looks like data" in line and "--no-header" in line
+    code, c, _ = run(capsys, "predict", "--checkpoint", d / "out", "--data", bare, "--no-header")
+    assert code == 0 and c == a
+
+
+def test_predict_refuses_a_checkpoint_with_nan_weights_and_non_finite_outputs(trained, tmp_path,
+                                                                             capsys):
+    from chainrule.training import load_checkpoint, save_checkpoint
+    d, csv = trained
+    ck = load_checkpoint(d / "out")
+    state = dict(ck.model_state)
+    state["0.weight"] = np.full_like(state["0.weight"], np.nan)
+    save_checkpoint(tmp_path / "nan.npz", state, config=ck.config, n_features=3,
+                    standardizer=ck.standardizer)
+    line = one_line_error(*run(capsys, "predict", "--checkpoint", tmp_path / "nan.npz",
+                               "--data", csv)[::2])
+    assert "non-finite weights" in line and "'0.weight'" in line
+    state = {k: v * 1e200 if k.endswith("weight") else v for k, v in ck.model_state.items()}
+    save_checkpoint(tmp_path / "huge.npz", state, config=ck.config, n_features=3,
+                    standardizer=ck.standardizer)         # finite weights, overflowing outputs
+    line = one_line_error(*run(capsys, "predict", "--checkpoint", tmp_path / "huge.npz",
+                               "--data", csv, "--out", tmp_path / "p.csv")[::2])
+    assert "not finite" in line and "Nothing was written" in line
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_activation_has_choices_and_unknown_names_fail_early(tmp_path, capsys):
+    csv = make_csv(tmp_path / "d.csv")
+    with pytest.raises(SystemExit):
+        main(["train", "--data", str(csv), "--activation", "swish"])
+    err = capsys.readouterr().err
+    assert "invalid choice: 'swish'" in err and "tanh" in err
+    from chainrule.core.errors import ChainruleError
+    from chainrule.training import model_config
+    with pytest.raises(ChainruleError, match="activation") as e:
+        model_config("mlp", 3, "multiclass", 3, hidden=[4], activation="swish")
+    assert "incomplete" not in str(e.value)

@@ -223,3 +223,113 @@ def test_missing_sklearn_says_how_to_install(monkeypatch):
         load_dataset("iris")
     with pytest.raises(ChainruleError, match="unknown dataset 'mnist'"):
         load_dataset("mnist")
+
+
+# ------------------------------------------------- CSV headers, names, labels
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from chainrule.data.loaders import read_csv  # noqa: E402
+
+_NAME = st.from_regex(r"[A-Za-z_][A-Za-z0-9_ ]{0,8}", fullmatch=True).filter(
+    lambda s: s.strip() and not _numeric(s))
+_CELL = st.one_of(st.integers(-1000, 1000).map(str),
+                  st.floats(-1e6, 1e6, allow_nan=False).map(lambda v: f"{v:.6g}"))
+
+
+def _numeric(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+@st.composite
+def tables(draw):
+    """A numeric table (optionally with a text label column), with or without a header."""
+    cols = draw(st.integers(1, 5))
+    rows = draw(st.lists(st.lists(_CELL, min_size=cols, max_size=cols), min_size=1, max_size=8))
+    if draw(st.booleans()):                               # a text label column at the end
+        labels = draw(st.lists(st.sampled_from(["cat", "dog", "a b"]), min_size=len(rows),
+                               max_size=len(rows)))
+        rows = [r + [lab] for r, lab in zip(rows, labels)]
+        cols += 1
+    header = draw(st.lists(_NAME, min_size=cols, max_size=cols, unique_by=str.strip))
+    return header if draw(st.booleans()) else None, rows
+
+
+@settings(max_examples=60, deadline=None)
+@given(tables())
+def test_csv_header_is_detected_or_the_first_row_is_never_dropped_silently(tmp_path_factory,
+                                                                          table):
+    header, rows = table
+    path = tmp_path_factory.mktemp("csv") / "t.csv"
+    lines = ([",".join(header)] if header else []) + [",".join(r) for r in rows]
+    path.write_text("\n".join(lines) + "\n")
+    if header is not None:
+        names, body = read_csv(path)
+        assert names == [h.strip() for h in header] and len(body) == len(rows)
+    else:
+        with pytest.raises(ChainruleError, match="looks like data.*--no-header"):
+            read_csv(path)
+        names, body = read_csv(path, header=False)
+        assert names == [f"x{j}" for j in range(len(rows[0]))] and len(body) == len(rows)
+        assert [r for _, r in body] == rows and body[0][0] == 1
+
+
+def test_csv_without_header_loads_every_row_with_no_header(tmp_path):
+    p = tmp_path / "d.csv"
+    p.write_text("1,2,0\n3,4,1\n5,6,0\n7,8,1\n")
+    with pytest.raises(ChainruleError, match="first line of .* \\(1, 2, 0\\) looks like data"):
+        load_csv(p)
+    ds = load_csv(p, header=False)
+    assert len(ds) == 4 and ds.feature_names == ["x0", "x1"] and not ds.named_features
+    assert load(str(p), header=False).X.tolist() == [[1, 2], [3, 4], [5, 6], [7, 8]]
+    assert len(load_csv(p, header=True)) == 3             # the user says line 1 names columns
+
+
+def test_csv_duplicate_column_names_are_refused(tmp_path):
+    p = write_csv(tmp_path / "d.csv", ["a", "b", "a ", "y"], [[1, 2, 3, 0], [4, 5, 6, 1]])
+    with pytest.raises(ChainruleError, match="two columns named 'a' \\(columns 0 and 2\\)"):
+        load_csv(p)
+
+
+def test_csv_errors_name_the_real_line_without_a_header(tmp_path):
+    p = tmp_path / "d.csv"
+    p.write_text("1,2,0\n3,,1\n")
+    with pytest.raises(ChainruleError, match="line 2"):
+        load_csv(p, header=False)
+
+
+@pytest.mark.parametrize("labels", [[0] * 12, [3.5] * 12, ["spam"] * 12])
+def test_a_label_column_with_one_value_is_refused_not_guessed_as_regression(tmp_path, labels):
+    X = np.arange(24.0).reshape(12, 2)
+    with pytest.raises(ChainruleError, match="nothing to learn.*--target.*--task"):
+        Dataset(X, np.array(labels))
+    assert Dataset(X, np.array(labels[:1] * 12), task="regression" if not isinstance(
+        labels[0], str) else "multiclass").task                  # naming the task trains anyway
+
+
+def test_r2_of_a_constant_target_is_undefined():
+    from chainrule.training import r2_score
+    assert np.isnan(r2_score(np.zeros(5), np.zeros(5)))
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (b"a,b,y\n1,2,0\n", "text file (starting 'a,b,y')"),
+    (b"\x93NUMPY\x01\x00v\x00", "single .npy array"),
+    (b"\x80\x04\x95", "pickle"),
+    (b"", "empty"),
+])
+def test_a_file_named_npz_that_is_no_archive_never_gets_pickle_advice(tmp_path, content,
+                                                                     fragment):
+    p = tmp_path / "data.npz"
+    p.write_bytes(content)
+    for reader in (load_npz, load):
+        with pytest.raises(ChainruleError) as e:
+            reader(str(p))
+        assert fragment in str(e.value) and "allow_pickle" not in str(e.value)
+    np.savez(tmp_path / "obj.npz", X=np.array([{}, 1], dtype=object), y=np.zeros(2))
+    with pytest.raises(ChainruleError) as e:
+        load_npz(tmp_path / "obj.npz")
+    assert "never unpickles" in str(e.value) and "allow_pickle" not in str(e.value)

@@ -131,7 +131,9 @@ def test_cli_writes_the_page(capsys, tmp_path):
     html = out.read_text(encoding="utf-8")
     assert "mean((y - x*w1*w2*w3)**2)" in html and "x=1.5" in html
     assert "∂L/∂w1 = 1.632" in " ".join(s["title"] for s in _data(html)["steps"])
-    code = main(["explain", "x*y", "--at", "x=1,y=2", "--html", str(out)])    # ours: replaced
+    assert main(["explain", "x*y", "--at", "x=1,y=2", "--html", str(out)]) == 2   # kept...
+    assert "mean((y" in out.read_text(encoding="utf-8")
+    code = main(["explain", "x*y", "--at", "x=1,y=2", "--html", str(out), "--force"])  # ...unless
     assert code == 0 and "x*y" in out.read_text(encoding="utf-8")
 
 

@@ -207,7 +207,7 @@ def test_divergence_names_epoch_and_lower_lr_and_keeps_last_good_checkpoint(tmp_
     good = (tmp_path / "model.npz").read_bytes()
     with pytest.raises(TrainingDiverged) as e:
         fit(models.LinearRegression(3), (X, y), optimizer="sgd", lr=1e3, epochs=5,
-            checkpoint_dir=tmp_path, progress=False)
+            checkpoint_dir=tmp_path, overwrite=True, progress=False)
     msg = str(e.value)
     assert "diverged at epoch 1" in msg and "--lr 0.01" in msg and "\n" not in msg
     assert (tmp_path / "model.npz").read_bytes() == good and no_tmp_files(tmp_path)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import time
@@ -176,10 +177,36 @@ def compare(size=1024):
     try:
         proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                               text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return {"setting": label, "error": "the child process took more than 120 s"}
+    except (subprocess.SubprocessError, OSError) as e:
+        return {"setting": label, "error": f"could not start the child process: {e}"}
+    if proc.returncode != 0:
+        return {"setting": label, "error": child_failure(proc.returncode, proc.stderr, label)}
+    try:
         child = json.loads(proc.stdout.strip().splitlines()[-1])
-    except (subprocess.SubprocessError, ValueError, IndexError, OSError) as e:
-        return {"setting": label, "error": f"child process failed: {e}"}
+    except (ValueError, IndexError):
+        return {"setting": label, "error": "the child process printed no report "
+                f"(stdout: {proc.stdout.strip()[-120:]!r})"}
     return {"setting": label, **child}
+
+
+def child_failure(returncode, stderr, label):
+    """Why the child died, in words: a signal (SIGILL means the CPU lacks an instruction
+    the chosen kernels use), or its exit status and last line of stderr."""
+    signum = -returncode if returncode < 0 else returncode - 128 if returncode > 128 else None
+    try:
+        name = signal.Signals(signum).name if signum else None
+    except ValueError:
+        name = None
+    if name == "SIGILL":
+        return (f"the child process died of an illegal instruction (SIGILL, status {returncode}):"
+                f" this CPU cannot run the kernels {label} selects (they need AVX-512), so "
+                "keep the current setting")
+    if name:
+        return f"the child process was killed by {name} (status {returncode})"
+    last = (stderr or "").strip().splitlines()[-1:] or ["no error output"]
+    return f"the child process exited with status {returncode}: {last[0][:200]}"
 
 
 # ----------------------------------------------------------------- output

@@ -10,7 +10,7 @@ import json
 
 from ..core.errors import ChainruleError
 from . import expr as E
-from .explain import _check_page, _guarded
+from .explain import _check_output, _guarded
 
 ORDER = 13
 
@@ -34,7 +34,7 @@ def register(sub):
     p.add_argument("--html", metavar="FILE", help="also write the step-by-step page of the "
                    "exercise's backward pass (self-contained HTML)")
     p.add_argument("--force", action="store_true",
-                   help="let --html overwrite a file that chainrule did not write")
+                   help="let --html replace an existing file")
     p.set_defaults(func=_guarded(run))
 
 
@@ -74,7 +74,7 @@ def run(args):
                              actual=repr(args.rtol), fix="e.g. --rtol 1e-3")
     ex = exercise(args.name, rtol=args.rtol)
     if args.html:
-        _check_page(args.html, args.force)
+        _check_output(args.html, ("html", "htm"), args.force)
     answers = {}
     if args.answers:
         answers.update(_load(args.answers))

@@ -15,6 +15,8 @@ import numpy as np
 from ..core.errors import ChainruleError
 from . import expr as E
 from .grad import add_point_arguments, fmt, gradient, prepare
+from .main import CommandError
+from .outputs import check_output, write_file
 
 ORDER = 11
 MAX_STEPS = 1000
@@ -35,8 +37,8 @@ def register(sub):
                    "(always work) or FILE.png/.pdf (need Graphviz's dot)")
     p.add_argument("--html", metavar="FILE", help="also write FILE.html: one self-contained page "
                    "that steps through the forward and backward pass (opens offline)")
-    p.add_argument("--force", action="store_true", help="let --html overwrite a file that "
-                   "chainrule did not write")
+    p.add_argument("--force", action="store_true", help="replace --graph's and --html's files "
+                   "if they exist")
     p.set_defaults(func=_guarded(run_explain))
 
     p = sub.add_parser("check", help="check the gradient against finite differences",
@@ -61,6 +63,7 @@ def register(sub):
     p.add_argument("--lr", type=float, default=0.1, help="learning rate η (default 0.1)")
     p.add_argument("--kind", choices=("contour", "3d"), default="contour")
     p.add_argument("--span", type=float, help="half-width of the window (default: fit the path)")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.set_defaults(func=_guarded(run_surface))
 
 
@@ -68,7 +71,8 @@ def _guarded(fn):
     """Turn any failure caused by the input into main's one-line error (exit 2)."""
     def run(args):
         try:
-            return fn(args)
+            with np.errstate(all="ignore"):        # non-finite results are reported, not warned
+                return fn(args)
         except E.ExprError:
             raise
         except ChainruleError as e:
@@ -116,9 +120,11 @@ def run_explain(args):
     from ..explain import graph as graph_of, trace
     f, wrt, xs = _function(args)
     if args.graph:
-        _check_output(args.graph, ("dot", "svg", "png", "pdf"))
+        _check_output(args.graph, ("dot", "svg", "png", "pdf"), args.force)
+        if args.graph.lower().endswith((".png", ".pdf")):      # the DOT text is written beside
+            _check_output(os.path.splitext(args.graph)[0] + ".dot", ("dot",), args.force)
     if args.html:
-        _check_page(args.html, args.force)
+        _check_output(args.html, ("html", "htm"), args.force)
     t = trace(f, *xs, names=wrt)
     text = t.to_text()
     print(f"f = {fmt(t.value)}")
@@ -141,15 +147,6 @@ def run_explain(args):
         explain_html(t, path=args.html, title=f"{args.expression}  at {args.at}")
         print(f"wrote {args.html} (open it in a browser: it is self-contained and works offline)")
     return 0
-
-
-def _check_page(path, force):
-    """--html: an .html name in an existing folder, never overwriting someone else's file."""
-    from ..explain.page import is_ours
-    _check_output(path, ("html", "htm"))
-    if os.path.exists(path) and not force and not is_ours(path):
-        raise _Fail(f"{path} exists and was not written by chainrule; pass --force to overwrite "
-                    "it, or choose another name")
 
 
 # -------------------------------------------------------------------- check
@@ -178,13 +175,14 @@ def run_check(args):
 
 
 # ------------------------------------------------------------------ surface
-def _check_output(path, allowed):
+def _check_output(path, allowed, force):
     ext = path.rsplit(".", 1)[-1].lower() if "." in os.path.basename(path) else ""
     if ext not in allowed:
         raise _Fail(f"cannot write {path!r}: the name must end in ." + ", .".join(allowed))
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise _Fail(f"cannot write {path!r}: folder {folder} does not exist")
+    try:
+        check_output(path, force, flag="--out" if allowed == PICTURES else "--graph")
+    except CommandError as e:
+        raise _Fail(str(e)) from None
 
 
 def _vary(text, values, wrt):
@@ -194,7 +192,7 @@ def _vary(text, values, wrt):
             raise _Fail("say which two variables to draw with --vary a,b "
                         "(w[0],w[1] for entries of a vector)")
         return scalars[:2]
-    items = [v.strip() for v in text.split(",")]
+    items = [E.user_name(v) for v in text.split(",")]
     if len(items) != 2:
         raise _Fail(f"--vary needs exactly two variables, got {len(items)}: {text!r}")
     for v in items:
@@ -211,7 +209,7 @@ def run_surface(args):
     from ..explain.plots import descent_path, error_surface
     tree, values, wrt = _prepare(args)
     gradient(tree, values, wrt)
-    _check_output(args.out, PICTURES)
+    _check_output(args.out, PICTURES, args.force)
     if not 0 <= args.steps <= MAX_STEPS:
         raise _Fail(f"--steps must be between 0 and {MAX_STEPS}")
     if not (np.isfinite(args.lr) and args.lr > 0):
@@ -228,8 +226,10 @@ def run_surface(args):
         return E.evaluate(tree, env)
 
     run = descent_path(loss, params, vary, steps=args.steps, lr=args.lr)
-    error_surface(loss, params, vary, path=args.out, kind=args.kind, steps=args.steps,
-                  lr=args.lr, span=args.span)
+    fig = error_surface(loss, params, vary, kind=args.kind, steps=args.steps, lr=args.lr,
+                        span=args.span)
+    write_file(args.out, lambda f: fig.savefig(f, format=args.out.rsplit(".", 1)[-1].lower(),
+                                               dpi=120, bbox_inches="tight"))
     a, b = run["labels"]
     pts, losses, grads = run["points"], run["losses"], run["grads"]
     print(f"start: {a}={fmt(pts[0, 0])}, {b}={fmt(pts[0, 1])}, loss {fmt(losses[0])}, "

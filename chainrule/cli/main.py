@@ -7,9 +7,12 @@ message and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import pkgutil
+import signal
 import sys
+import threading
 
 from .. import __version__
 from ..core.errors import ChainruleError
@@ -18,6 +21,14 @@ from .expr import ExprError
 
 class CommandError(Exception):
     """A user-facing failure: printed without a traceback."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so a command cleans up (a run saves its state) and says so."""
+
+
+# command name -> its parser, for commands whose positional argument is an expression
+EXPRESSION_COMMANDS = {}
 
 
 def build_parser():
@@ -45,19 +56,68 @@ def _package_path():
 
 def main(argv=None):
     parser = build_parser()
+    argv = expression_last(list(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
     try:
-        return args.func(args) or 0
+        with _sigterm_raises():
+            return args.func(args) or 0
     except (ChainruleError, ExprError, CommandError) as e:
         one_line = " ".join(line.strip() for line in str(e).splitlines() if line.strip())
         print(f"chainrule {args.command}: error: {one_line}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        term = isinstance(e, Terminated)
+        print(f"chainrule {args.command}: {'terminated (SIGTERM)' if term else 'interrupted'}",
+              file=sys.stderr)
+        return 143 if term else 130
+
+
+@contextlib.contextmanager
+def _sigterm_raises():
+    """Turn SIGTERM into Terminated for the command's duration (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise Terminated()
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def expression_last(argv):
+    """Let an expression start with '-' (``chainrule grad "-x**2" --at x=1``).
+
+    argparse takes any word starting with '-' for an option; for the expression
+    commands such a word that is no option, no option's value and no number is moved
+    behind a '--', which is what the user would otherwise have to type.
+    """
+    parser = EXPRESSION_COMMANDS.get(argv[0]) if argv else None
+    if parser is None or "--" in argv:
+        return argv
+    takes_value = {o for a in parser._actions if a.nargs != 0 for o in a.option_strings}
+    known = {o for a in parser._actions for o in a.option_strings}
+    for i, word in enumerate(argv[1:], 1):
+        if i > 1 and argv[i - 1] in takes_value:
+            continue                        # an option's value, e.g. --lr -0.1
+        if word.startswith("-") and word != "-" and word.split("=")[0] not in known \
+                and not word.startswith("--") and not _is_number(word):
+            return argv[:i] + argv[i + 1:] + ["--", word]
+    return argv
+
+
+def _is_number(word):
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
 
 
 if __name__ == "__main__":

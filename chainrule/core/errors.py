@@ -72,6 +72,8 @@ def op_error(op, raw_args, exc):
     if isinstance(exc, ChainruleError):
         return exc
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if text.startswith(f"{op.name}: "):          # NumPy's own messages often name the op
+        text = text[len(op.name) + 2:]
     shown = [describe(a) for a in raw_args if hasattr(a, "shape")]
     actual = "arguments " + ", ".join(shown) if shown else None
     expected, fix = op.expects or (None, None)

@@ -179,7 +179,16 @@ def tensor(data, dtype=None, requires_grad=False, name=None):
         raise ChainruleError("tensor", expected="numbers or arrays", actual="a list containing Tensors",
                              fix="use chainrule.numpy.stack(list) or chainrule.numpy.array(list) "
                                  "to keep the Tensors' gradients")
-    arr = np.array(data.data if isinstance(data, Tensor) else data, dtype=dtype)
+    try:
+        arr = np.array(data.data if isinstance(data, Tensor) else data, dtype=dtype)
+    except ValueError as e:
+        if "inhomogeneous" not in str(e) and "sequence" not in str(e):
+            raise
+        raise ChainruleError("tensor", message="the nested lists are ragged",
+                             expected="rows of equal length (a rectangular array)",
+                             actual=str(e).splitlines()[0].split(". ", 1)[-1],
+                             fix="pad the rows to one length, or keep them as separate "
+                                 "tensors") from None
     return Tensor(arr, requires_grad=requires_grad, name=name)
 
 

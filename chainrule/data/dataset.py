@@ -26,6 +26,7 @@ class Dataset:
         self.X = check_features(X, feature_names, source=self.name)
         self.feature_names = list(feature_names) if feature_names is not None else \
             [f"x{j}" for j in range(self.X.shape[1])]
+        self.named_features = feature_names is not None     # False: x0, x1, ... by position
         self.target_name = target_name
         if task is None:
             task, y, inferred = infer_task(y)
@@ -73,6 +74,7 @@ def infer_task(y):
         y = y[:, 0]
     if y.ndim != 1:
         return "multiclass", y, None            # check_labels reports the shape
+    _refuse_constant(y)
     if y.dtype.kind in "USO":
         classes, codes = np.unique(y.astype(str), return_inverse=True)
         return ("binary" if len(classes) == 2 else "multiclass"), codes, classes
@@ -85,6 +87,19 @@ def infer_task(y):
         codes = np.searchsorted(values, y)
         return ("binary" if len(values) == 2 else "multiclass"), codes.astype(np.int64), values
     return "regression", y, None
+
+
+def _refuse_constant(y):
+    """One label value for every sample: no task can be guessed and nothing can be learnt
+    (a regression would even score R² = 1 by predicting it)."""
+    if len(y) < 2:
+        return
+    values = np.unique(y.astype(str)) if y.dtype.kind in "USO" else np.unique(y)
+    if len(values) == 1:
+        raise ChainruleError("data", message=f"every one of the {len(y)} labels is "
+                             f"{values[0]!r}: there is nothing to learn from them; check that "
+                             "the label column is the right one (--target / target=), or name "
+                             "the task (--task / task=) to train on them anyway")
 
 
 def encode_labels(y):
@@ -110,12 +125,19 @@ def encode_labels(y):
 
 
 def _rows(idx, base=0, limit=5):
-    shown = ", ".join(str(int(i) + base) for i in idx[:limit])
+    """'3, 7 and 2 more': row numbers are idx + base, or base[idx] when base lists them."""
+    if np.ndim(base):
+        shown = ", ".join(str(int(base[i])) for i in idx[:limit])
+    else:
+        shown = ", ".join(str(int(i) + base) for i in idx[:limit])
     return shown + (f" and {len(idx) - limit} more" if len(idx) > limit else "")
 
 
 def check_features(X, names=None, source="data", row_base=0, row_word="row"):
-    """X as a finite 2-D float64 array, or an error naming the bad column and rows."""
+    """X as a finite 2-D float64 array, or an error naming the bad column and rows.
+
+    Rows are reported as index + ``row_base``, or as ``row_base[index]`` when it is a
+    sequence (a file's line numbers)."""
     X = np.asarray(getattr(X, "data", X))
     if X.dtype.kind not in "biuf":
         raise ChainruleError(source, message=f"features must be numbers, got dtype {X.dtype}; "

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import gzip
 import os
+import zipfile
 
 import numpy as np
 
@@ -41,8 +42,11 @@ def load_dataset(name):
                    target_name="target", classes=classes, name=key)
 
 
-def load(source, target=None, labels=None, x_key="X", y_key="y", task=None):
-    """A dataset by name or path: bundled name, .csv/.tsv, .npz, or IDX images (+ ``labels``)."""
+def load(source, target=None, labels=None, x_key="X", y_key="y", task=None, header=None):
+    """A dataset by name or path: bundled name, .csv/.tsv, .npz, or IDX images (+ ``labels``).
+
+    ``header`` is for CSV files: None detects the header row (and refuses to guess when
+    the first line looks like data), True/False say whether there is one."""
     src = str(source)
     if src.lower().replace("-", "_") in BUNDLED and not os.path.exists(src):
         return load_dataset(src)
@@ -57,12 +61,22 @@ def load(source, target=None, labels=None, x_key="X", y_key="y", task=None):
             raise ChainruleError("data", message=f"{src} is an IDX image file; also give its "
                                  "labels file (--labels PATH / labels=PATH)")
         return load_idx(src, labels)
-    return load_csv(src, target=target, task=task)
+    return load_csv(src, target=target, task=task, header=header)
 
 
 # ------------------------------------------------------------------------- CSV
-def read_csv(path, delimiter=None):
-    """(header, body) of a CSV with a header row; body is [(line number, fields)]."""
+def read_csv(path, delimiter=None, header=None):
+    """(header, body) of a CSV; body is [(line number, fields)].
+
+    ``header``: True (the first line names the columns), False (it is data; the columns
+    are named x0, x1, ...) or None (decide from the file, see ``has_header``).
+    """
+    names, body, _ = read_table(path, delimiter, header)
+    return names, body
+
+
+def read_table(path, delimiter=None, header=None):
+    """read_csv's (header, body), and whether the names came from the file."""
     with _open_text(path) as f:
         text = f.read()
     lines = text.splitlines()
@@ -70,16 +84,70 @@ def read_csv(path, delimiter=None):
         raise ChainruleError("load_csv", message=f"{path} is empty; it needs a header row and data")
     if delimiter is None:
         delimiter = max(",;\t", key=lines[0].count) if any(c in lines[0] for c in ",;\t") else ","
-    rows = list(csv.reader(lines, delimiter=delimiter))
-    header = [h.strip() for h in rows[0]]
-    body = [(i + 2, r) for i, r in enumerate(rows[1:]) if any(c.strip() for c in r)]
-    if not body:
-        raise ChainruleError("load_csv", message=f"{path} has a header but no data rows")
+    rows = [(i + 1, r) for i, r in enumerate(csv.reader(lines, delimiter=delimiter))
+            if any(c.strip() for c in r)]
+    if header is None:
+        header = has_header(rows[0][1], [r for _, r in rows[1:]], path)
+    if header:
+        names = [h.strip() for h in rows[0][1]]
+        body = rows[1:]
+        if not body:
+            raise ChainruleError("load_csv", message=f"{path} has a header but no data rows")
+    else:
+        names = [f"x{j}" for j in range(len(rows[0][1]))]
+        body = rows
     for line, r in body:
-        if len(r) != len(header):
+        if len(r) != len(names):
             raise ChainruleError("load_csv", message=f"{path} line {line} has {len(r)} fields "
-                                 f"but the header has {len(header)}")
-    return header, body
+                                 f"but the {'header' if header else 'first line'} has {len(names)}")
+    seen = {}
+    for j, name in enumerate(names):
+        if name in seen:
+            raise ChainruleError("load_csv", message=f"{path} has two columns named {name!r} "
+                                 f"(columns {seen[name]} and {j}); give every column its own name")
+        seen[name] = j
+    return names, body, bool(header)
+
+
+_MISSING = ("", "na", "nan", "null", "none")
+
+
+def _is_number(text):
+    text = text.strip()
+    if text.lower() in _MISSING:
+        return False
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def has_header(first, rest, path="the file", sample=200):
+    """Whether ``first`` (a row of fields) names the columns of the rows in ``rest``.
+
+    A header is certain when a column whose values are all numbers starts with text.
+    When every such column starts with a number the first line is data and this raises,
+    asking for header=False / --no-header (or True / --header) instead of dropping a row.
+    Files with no numeric column keep the first line as the header.
+    """
+    rest = rest[:sample]
+    numeric = [j for j in range(len(first))
+               if rest and all(j < len(r) and (_is_number(r[j]) or r[j].strip().lower()
+                                               in _MISSING) for r in rest)
+               and any(j < len(r) and _is_number(r[j]) for r in rest)]
+    if not rest and any(_is_number(v) for v in first):
+        numeric = [j for j, v in enumerate(first) if _is_number(v)]   # a lone line with numbers
+    elif not numeric:
+        return True
+    if any(not _is_number(first[j]) and first[j].strip().lower() not in _MISSING
+           for j in numeric):
+        return True
+    shown = ", ".join(v.strip() for v in first[:6]) + (", ..." if len(first) > 6 else "")
+    raise ChainruleError("load_csv", message=f"the first line of {path} ({shown}) looks like data, "
+                         "not column names; if the file has no header row pass --no-header "
+                         "(header=False; the columns are then named x0, x1, ...), or --header "
+                         "(header=True) if that line does name the columns")
 
 
 def csv_features(path, header, body, columns):
@@ -88,13 +156,13 @@ def csv_features(path, header, body, columns):
     for k, j in enumerate(columns):
         X[:, k] = _numeric_column(body, j, header[j], path)
     return check_features(X, [header[j] for j in columns], source=f"load_csv {path}",
-                          row_base=2, row_word="line")
+                          row_base=[line for line, _ in body], row_word="line")
 
 
-def load_csv(path, target=None, delimiter=None, task=None):
-    """A CSV with a header row; ``target`` names the label column or gives its index (default:
-    the last column)."""
-    header, body = read_csv(path, delimiter)
+def load_csv(path, target=None, delimiter=None, task=None, header=None):
+    """A CSV file; ``target`` names the label column or gives its index (default: the last
+    column). ``header``: see read_csv (None detects it)."""
+    header, body, named = read_table(path, delimiter, header)
     if len(header) < 2:
         raise ChainruleError("load_csv", message=f"{path} needs at least one feature column and "
                              f"a target column; found columns: {', '.join(header)}")
@@ -103,7 +171,7 @@ def load_csv(path, target=None, delimiter=None, task=None):
     X = csv_features(path, header, body, features)
     raw_y = [r[t].strip() for _, r in body]
     try:
-        y = np.array([float(v) if v.lower() not in ("", "na", "nan") else np.nan for v in raw_y])
+        y = np.array([float(v) if v.lower() not in _MISSING else np.nan for v in raw_y])
     except ValueError:
         y = np.array(raw_y)                           # text labels: classes
     if y.dtype.kind == "f":
@@ -112,7 +180,7 @@ def load_csv(path, target=None, delimiter=None, task=None):
             raise ChainruleError("load_csv", message=f"target column {header[t]!r} has missing "
                                  f"or non-finite values on lines {_lines(body, missing)} of "
                                  f"{path}; drop those rows")
-    return Dataset(X, y, task=task, feature_names=[header[j] for j in features],
+    return Dataset(X, y, task=task, feature_names=[header[j] for j in features] if named else None,
                    target_name=header[t], name=os.path.basename(path))
 
 
@@ -137,7 +205,7 @@ def _numeric_column(body, j, name, path):
     out = np.empty(len(body))
     for k, (line, r) in enumerate(body):
         v = r[j].strip()
-        if v == "" or v.lower() in ("na", "nan", "null", "none"):
+        if v.lower() in _MISSING:
             out[k] = np.nan
             continue
         try:
@@ -158,21 +226,81 @@ def _lines(body, idx, limit=5):
 def load_npz(path, x_key="X", y_key="y", task=None):
     """Arrays ``X`` and ``y`` (or the keys you name) from an ``np.savez`` file."""
     try:
-        with np.load(path, allow_pickle=False) as z:
+        with open_npz(path) as z:
             keys = list(z.keys())
             for k in (x_key, y_key):
                 if k not in keys:
                     raise ChainruleError("load_npz", message=f"{path} has no array {k!r}; it "
                                          f"holds {', '.join(keys) or 'nothing'} (choose with "
                                          "x_key=/y_key=)")
-            X, y = z[x_key], z[y_key]
-    except (OSError, ValueError) as e:
-        if isinstance(e, ChainruleError):
-            raise
-        raise ChainruleError("load_npz", message=f"cannot read {path} as .npz: {e}") from None
+            X, y = npz_array(z, x_key, path), npz_array(z, y_key, path)
+    except ChainruleError:
+        raise
+    except NotAnArchive as e:
+        raise ChainruleError("load_npz", message=str(e)) from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise ChainruleError("load_npz", message=f"cannot read {path} as .npz: "
+                             f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
     if X.ndim > 2:
         X = X.reshape(len(X), -1)
     return Dataset(X, y, task=task, name=os.path.basename(path))
+
+
+class NotAnArchive(ValueError):
+    """The file is not an .npz archive (text, a single .npy, a pickle...).
+
+    ``what`` says what it is instead; ``advice`` how to load such a file as data.
+    """
+
+    def __init__(self, path, what, advice):
+        self.what, self.advice = what, advice
+        super().__init__(f"{path} is not an .npz archive: {what}" + (f"; {advice}" if advice
+                                                                      else ""))
+
+
+def open_npz(path):
+    """``np.load`` for .npz archives only, never unpickling anything.
+
+    Anything else (a CSV renamed .npz, a bare .npy, a pickle) raises NotAnArchive with
+    a plain description, instead of NumPy's advice about pickles.
+    """
+    with open(path, "rb") as f:
+        head = f.read(64)
+    if not head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        raise NotAnArchive(path, *_describe(head))
+    return np.load(path, allow_pickle=False)
+
+
+def npz_array(archive, key, path):
+    """One array of an open archive; Python objects inside are refused, not unpickled."""
+    try:
+        return archive[key]
+    except ValueError as e:
+        if "pickle" not in str(e):
+            raise
+        raise ChainruleError("load_npz", message=f"array {key!r} in {path} holds Python "
+                             "objects, which chainrule never unpickles; save plain numeric "
+                             "arrays, e.g. np.savez(path, X=X.astype(float), y=y)") from None
+
+
+def _describe(head):
+    """(what a file with these first bytes is, how to load it as data)."""
+    if not head:
+        return "it is empty", ""
+    if head.startswith(b"\x93NUMPY"):
+        return "it is a single .npy array", "save X and y together with np.savez(path, X=X, y=y)"
+    if head[:1] == b"\x80":
+        return "it looks like a Python pickle, which chainrule never loads", ""
+    if head.startswith(b"\x1f\x8b"):
+        return "it is gzip-compressed", "decompress it, or name it .csv.gz if it is a CSV"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and all(c.isprintable() or c in "\r\n\t" for c in text):
+        first = text.splitlines()[0][:40] if text.strip() else ""
+        return f"it is a text file (starting {first!r})", "if it is a CSV, name it .csv"
+    return f"it starts with the bytes {head[:8].hex()}", ""
 
 
 # ------------------------------------------------------------------------- IDX

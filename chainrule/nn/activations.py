@@ -66,6 +66,7 @@ class LogSoftmax(Softmax):
         return F.log_softmax(x, axis=self.axis)
 
 
+ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "softplus", "identity")  # by name
 _BY_NAME = {"relu": ReLU, "leaky_relu": LeakyReLU, "leakyrelu": LeakyReLU, "sigmoid": Sigmoid,
             "tanh": Tanh, "softplus": Softplus, "identity": Identity, "linear": Identity,
             "none": Identity}

@@ -60,6 +60,20 @@ def init_weight(shape, init="glorot", seed=None, dtype=np.float64):
     return w.astype(dtype)
 
 
+def _float_dtype(dtype):
+    """Weights must be floating point: integer weights would truncate every update to 0."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.kind != "f":
+        raise ChainruleError("Linear", message="weights need a floating-point dtype",
+                             expected="dtype float64 (default), float32 or float16",
+                             actual=f"dtype={dtype!r}",
+                             fix="pass dtype='float32' or leave the default float64")
+    return dt
+
+
 class Linear(Module):
     """y = x @ W + b, W of shape (in_features, out_features), b of shape (out_features,).
 
@@ -74,16 +88,25 @@ class Linear(Module):
                 raise ChainruleError("Linear", expected=f"{name} a positive integer",
                                      actual=repr(v), fix="e.g. Linear(3, 1) for 3 inputs, 1 output")
         self.in_features, self.out_features = int(in_features), int(out_features)
+        dtype = _float_dtype(dtype)
         self.init = init
         self.weight = Parameter(init_weight((self.in_features, self.out_features), init, seed,
-                                            np.dtype(dtype)))
+                                            dtype))
         if bias:
-            self.bias = Parameter(np.zeros(self.out_features, dtype=np.dtype(dtype)))
+            self.bias = Parameter(np.zeros(self.out_features, dtype=dtype))
         else:
             self.register_parameter("bias", None)
 
     def forward(self, x):
-        shape = np.shape(x.data if isinstance(x, Tensor) else x)
+        data = x.data if isinstance(x, Tensor) else np.asarray(x)
+        if data.dtype.kind not in "biufc":
+            raise ChainruleError(
+                "Linear", message="the input must be numbers",
+                expected=f"a numeric array of shape (..., {self.in_features})",
+                actual=f"dtype {data.dtype} (shape {data.shape})",
+                fix="convert the data to floats, e.g. np.asarray(x, dtype=float); encode text "
+                    "columns as numbers first")
+        shape = data.shape
         if not shape or shape[-1] != self.in_features:
             raise ChainruleError(
                 "Linear", message="input has the wrong number of features",
@@ -110,7 +133,7 @@ class Dropout(Module):
             raise ChainruleError("Dropout", expected="p (drop probability) in [0, 1]",
                                  actual=repr(p), fix="e.g. Dropout(0.5)")
         self.p = float(p)
-        self._rng = as_rng(seed)
+        self.rng = as_rng(seed)      # the generator masks are drawn from; fit checkpoints its state
 
     def forward(self, x):
         if not self.training or self.p == 0.0:
@@ -119,7 +142,7 @@ class Dropout(Module):
         dtype = data.dtype if data.dtype.kind == "f" else np.float64
         if self.p == 1.0:
             return x * np.zeros(data.shape, dtype=dtype)
-        keep = self._rng.random(data.shape) >= self.p
+        keep = self.rng.random(data.shape) >= self.p
         return x * (keep / (1.0 - self.p)).astype(dtype)
 
     def extra_repr(self):

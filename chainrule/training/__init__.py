@@ -11,6 +11,8 @@
 
 See docs/training.md.
 """
+import numpy as np
+
 from .callbacks import Callback, EarlyStopping, LambdaCallback, ProgressBar
 from .checkpoint import Checkpoint, atomic_write, load_checkpoint, save_checkpoint
 from .fit import TrainingDiverged, evaluate, fit, predict
@@ -26,6 +28,14 @@ def load_model(path):
         from ..core.errors import ChainruleError
         raise ChainruleError("checkpoint", message=f"{ck.path} has no model description; build "
                              "the model yourself and call model.load_state_dict(ck.model_state)")
+    for name, value in (ck.model_state or {}).items():
+        arr = np.asarray(value)
+        if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+            from ..core.errors import ChainruleError
+            what = "NaN" if np.isnan(arr).any() else "Inf"
+            raise ChainruleError("checkpoint", message=f"{ck.path} holds non-finite weights "
+                                 f"({what} in {name!r}), so every prediction would be NaN; "
+                                 "retrain the model (a lower --lr usually prevents this)")
     model = build_model(ck.config)
     try:
         model.load_state_dict(ck.model_state)

@@ -18,8 +18,11 @@ from ..data.dataset import check_features, check_labels
 from ..data.split import DataLoader, Standardizer
 from ..distributed import collective
 from .callbacks import Callback, EarlyStopping, ProgressBar
-from .checkpoint import FILENAME, load_checkpoint, save_checkpoint
+from .checkpoint import (FILENAME, RUN_FILES, HistoryFiles, checkpoint_path, load_checkpoint,
+                         save_run)
+from .files import remove_stale_temps
 from .history import History
+from .resume import check_plan, generator_states, restore_generators, run_plan
 from .metrics import resolve_metrics
 from .setup import make_loss, make_optimizer, task_of_loss
 
@@ -165,7 +168,7 @@ def _train_epoch(run, loader, epoch, loss_fn, task, callbacks, ref):
 def fit(model, data, loss=None, optimizer="adam", lr=None, epochs=10, batch_size=32, seed=0,
         val_data=None, metrics=None, callbacks=(), early_stopping=None, checkpoint_dir=None,
         resume=False, progress=True, standardize=False, scheduler=None, weight_decay=0.0,
-        config=None, task=None, distributed=None):
+        config=None, task=None, distributed=None, overwrite=False):
     """Train ``model`` on ``data`` = (X, y) or a Dataset; returns a History.
 
     loss: None (the model's default_loss(), else by task), a name ("mse", "bce",
@@ -173,7 +176,9 @@ def fit(model, data, loss=None, optimizer="adam", lr=None, epochs=10, batch_size
     "momentum", "nesterov", "rmsprop" (with ``lr``) or an Optimizer. metrics:
     None means accuracy (classification) / r2 (regression). early_stopping: a
     patience (int) or an EarlyStopping. checkpoint_dir: write model.npz there
-    after every epoch; resume=True (or a path) continues from it. standardize:
+    after every epoch, with history.json and history.csv beside it; a folder that
+    already holds a checkpoint is refused unless resume=True (or a path: continue
+    from it, see training.resume) or overwrite=True (replace it). standardize:
     True fits a Standardizer on the training X only (kept as history.standardizer
     and in the checkpoint). config: a JSON-able model description saved in the
     checkpoint (see setup.build_model). scheduler: stepped once per epoch.
@@ -208,15 +213,23 @@ def fit(model, data, loss=None, optimizer="adam", lr=None, epochs=10, batch_size
     if dp is not None:
         callbacks = dp.local_callbacks(callbacks)
     history = History(task=task, metric=metric_fns[0][0] if metric_fns else None)
-    path = os.path.join(os.fspath(checkpoint_dir), FILENAME) if checkpoint_dir else None
-    start, scaler = 0, None
+    folder = os.fspath(checkpoint_dir) if checkpoint_dir else None
+    path = os.path.join(folder, FILENAME) if folder else None
+    start, scaler, ref = 0, None, None
+    plan = run_plan((X, y), val, batch_size, seed, loss_fn, opt, scheduler, es, standardize,
+                    val is not None)
+    if folder and (dp is None or dp.is_main):       # only rank 0 writes files
+        remove_stale_temps(folder, RUN_FILES)
+        _check_folder(folder, path, resume, overwrite)
 
     if resume:
         if resume is True and path is None:
             raise ChainruleError("fit", message="resume=True needs checkpoint_dir= (or pass "
                                  "resume='path/to/model.npz')")
         ck = (dp.load_checkpoint if dp else load_checkpoint)(path if resume is True else resume)
-        _restore(ck, model, opt, es, scheduler, X.shape[1])
+        _restore(ck, model, opt, es, scheduler, X.shape[1], plan, epochs)
+        restore_generators(model, ck.generators)
+        ref = ck.divergence_ref
         history = History.from_dict(ck.history or {})
         history.task = task
         history.metric = history.metric or (metric_fns[0][0] if metric_fns else None)
@@ -237,26 +250,28 @@ def fit(model, data, loss=None, optimizer="adam", lr=None, epochs=10, batch_size
     loader = DataLoader(X, y, batch_size=batch_size, shuffle=True, seed=seed)
     run = Run(model=model, optimizer=opt, history=history, epochs=int(epochs), epoch=start,
               n_batches=len(loader), metrics=metric_fns, has_val=val is not None, loss_fn=loss_fn)
-    save = (lambda: save_checkpoint(
-        path, model.state_dict(), optimizer=opt.state_dict(), optimizer_name=type(opt).__name__,
-        epoch=run.epoch, history=history.to_dict(), config=config, n_features=int(X.shape[1]),
-        task=task, seed=seed, standardizer=scaler.state_dict() if scaler is not None else None,
+    run.ref = ref
+    history_files = HistoryFiles(folder) if folder else None
+    save = (lambda: save_run(
+        folder, model.state_dict(), history, history_files, optimizer=opt.state_dict(),
+        optimizer_name=type(opt).__name__, epoch=run.epoch, config=config,
+        n_features=int(X.shape[1]), task=task, seed=seed,
+        standardizer=scaler.state_dict() if scaler is not None else None,
         early_stopping=es.state_dict() if es is not None else None,
-        scheduler=_plain_state(scheduler))) if path and (dp is None or dp.is_main) \
-        else (lambda: None)
+        scheduler=_plain_state(scheduler), plan=plan, generators=generator_states(model),
+        divergence_ref=run.ref)) if path and (dp is None or dp.is_main) else (lambda: None)
     done = history.stopped_epoch is not None or start >= int(epochs)
     for cb in callbacks:
         cb.on_train_begin(run)
     try:
-        ref = None
         for epoch in range(start + 1, int(epochs) + 1) if not done else ():
             run.epoch = epoch
             if hasattr(model, "train"):
                 model.train()
             for cb in callbacks:
                 cb.on_epoch_begin(epoch, run)
-            total, out_all, y_all, ref = (dp.train_epoch if dp else _train_epoch)(
-                run, loader, epoch, loss_fn, task, callbacks, ref)
+            total, out_all, y_all, run.ref = (dp.train_epoch if dp else _train_epoch)(
+                run, loader, epoch, loss_fn, task, callbacks, run.ref)
             logs = {"epoch": epoch, "loss": total / len(X)}
             for name, fn in metric_fns:
                 logs[name] = float(fn(out_all, y_all, task))
@@ -291,6 +306,23 @@ def fit(model, data, loss=None, optimizer="adam", lr=None, epochs=10, batch_size
     return history
 
 
+def _check_folder(folder, path, resume, overwrite):
+    """Never start a new run over an existing one unless asked to replace it."""
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise ChainruleError("fit", message=f"checkpoint_dir {folder} is a file, not a folder")
+    if resume and overwrite:
+        raise ChainruleError("fit", message="resume=True continues the run in checkpoint_dir "
+                             "and overwrite=True replaces it: choose one")
+    if resume is True or overwrite or not os.path.exists(path):
+        return
+    source = checkpoint_path(resume) if resume else None
+    if source and os.path.exists(source) and os.path.samefile(source, path):
+        return
+    raise ChainruleError("fit", message=f"{folder} already holds a training run ({FILENAME}); "
+                         "pass resume=True to continue it, overwrite=True to replace it, or "
+                         "another checkpoint_dir")
+
+
 def _diverged(epoch, batch, value, opt):
     where = f"epoch {epoch}" + (f", batch {batch}" if batch else " (validation)")
     what = "NaN" if math.isnan(value) else ("Inf" if math.isinf(value) else f"{value:.3g}")
@@ -309,11 +341,17 @@ def _plain_state(obj):
     return state
 
 
-def _restore(ck, model, opt, es, scheduler, n_features):
-    """Load a checkpoint's weights and training state into live objects, with clear errors."""
+def _restore(ck, model, opt, es, scheduler, n_features, plan, epochs):
+    """Load a checkpoint's weights and training state into live objects, with clear errors;
+    nothing is loaded unless the run can be continued exactly (see training.resume)."""
     if ck.n_features is not None and int(ck.n_features) != n_features:
         raise ChainruleError("resume", message=f"the checkpoint was trained on {ck.n_features} "
                              f"features but this data has {n_features}")
+    check_plan(ck.plan, plan, ck.path)
+    if int(ck.epoch or 0) > int(epochs) and not (ck.history or {}).get("stopped_epoch"):
+        raise ChainruleError("resume", message=f"the run in {ck.path} already has "
+                             f"{ck.epoch} epochs, more than epochs={epochs}; a resumed run "
+                             "can only train on (load_model() gives its weights)")
     try:
         model.load_state_dict(ck.model_state)
     except ChainruleError as e:
@@ -325,3 +363,8 @@ def _restore(ck, model, opt, es, scheduler, n_features):
         es.load_state_dict(ck.early_stopping)
     if scheduler is not None and ck.scheduler and hasattr(scheduler, "load_state_dict"):
         scheduler.load_state_dict(ck.scheduler)
+    elif scheduler is not None:
+        raise ChainruleError("resume", message=f"{ck.path} holds no state for the "
+                             f"{type(scheduler).__name__} scheduler, so the resumed run cannot "
+                             "continue its schedule where it stopped; resume without a "
+                             "scheduler only if the run had none")

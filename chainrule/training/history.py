@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import math
+import operator
 import os
 
 from ..core.errors import ChainruleError
@@ -19,6 +20,11 @@ class History:
 
     def __init__(self, records=None, task=None, metric=None):
         self.records = [dict(r) for r in (records or [])]
+        self._owners = []             # the records encoded so far (each encoded once) ...
+        self._raw, self._strict = [], []   # ... as JSON, and as strict JSON (NaN -> null)
+        self._keys = {}               # the keys of those records, in first-seen order
+        self._generation = 0          # bumped when the records were replaced
+        self._csv_for, self._csv_lines = None, []
         self.task = task
         self.metric = metric          # the headline metric's name ("accuracy" / "r2")
         self.best_epoch = None        # set by early stopping when it restores weights
@@ -76,9 +82,44 @@ class History:
         h.best_epoch, h.stopped_epoch = d.get("best_epoch"), d.get("stopped_epoch")
         return h
 
-    def to_json(self, path=None):
-        """JSON text (NaN written as null); also written to ``path`` when given."""
-        text = json.dumps(_clean(self.to_dict()), indent=1)
+    def _encoded(self):
+        """(JSON of each record, strict JSON of each, the keys in first-seen order).
+
+        A run writes its history after every epoch; encoding each record once keeps
+        that cost flat instead of growing with the number of epochs.  Records are
+        taken as they were appended (replace a record rather than edit it in place).
+        """
+        owners, records = self._owners, self.records
+        if len(owners) > len(records) or not all(map(operator.is_, owners, records)):
+            owners.clear()
+            self._raw, self._strict, self._keys = [], [], {}
+            self._generation += 1
+        for r in records[len(owners):]:
+            owners.append(r)
+            text = json.dumps(r)
+            self._raw.append(text)
+            self._strict.append(json.dumps(_clean(r)) if "NaN" in text or "Infinity" in text
+                                else text)
+            self._keys.update(dict.fromkeys(r))
+        return self._raw, self._strict, list(self._keys)
+
+    def json_parts(self, strict=True):
+        """(head, [one JSON line per record]): the file is head + "[\\n" + ",\\n".join(rows)
+        + "\\n]}", so a run can append one epoch without rewriting the others."""
+        raw, clean, _ = self._encoded()
+        texts = clean if strict else raw
+        head = {"task": self.task, "metric": self.metric, "best_epoch": self.best_epoch,
+                "stopped_epoch": self.stopped_epoch}
+        return json.dumps(head)[:-1] + ', "epochs": ', texts
+
+    def to_json(self, path=None, strict=True):
+        """JSON text, one epoch per line; also written to ``path`` when given.
+
+        ``strict`` writes NaN/Inf as null, as every JSON reader needs; strict=False keeps
+        them (Python's json reads them back exactly: what a checkpoint stores).
+        """
+        head, texts = self.json_parts(strict)
+        text = head + ("[\n" + ",\n".join(texts) + "\n]}" if texts else "[]}")
         if path is not None:
             _write_text(path, text + "\n")
         return text
@@ -92,16 +133,22 @@ class History:
                 text = f.read()
         return cls.from_dict(json.loads(text))
 
+    def csv_parts(self):
+        """(header line, [one line per record]) of the CSV, each record encoded once."""
+        _, _, keys = self._encoded()
+        if self._csv_for != (self._generation, keys):
+            self._csv_for, self._csv_lines = (self._generation, keys), []
+        for r in self._owners[len(self._csv_lines):]:
+            self._csv_lines.append(_csv_line(["" if r.get(k) is None else r[k] for k in keys]))
+        return _csv_line(keys), self._csv_lines
+
     def to_csv(self, path=None):
         """One row per epoch, one column per key."""
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=self.keys(), lineterminator="\n")
-        w.writeheader()
-        for r in self.records:
-            w.writerow({k: ("" if v is None else v) for k, v in r.items()})
+        header, lines = self.csv_parts()
+        text = header + "".join(lines)
         if path is not None:
-            _write_text(path, buf.getvalue())
-        return buf.getvalue()
+            _write_text(path, text)
+        return text
 
     def plot(self, path, title=None):
         """Save loss and metric curves (train and val) to ``path`` (.png, .svg or .pdf).
@@ -131,7 +178,7 @@ class History:
             ax.legend()
         axes[0].set_title(title or "loss")
         fmt = os.path.splitext(str(path))[1].lstrip(".").lower() or "png"
-        from .checkpoint import atomic_write
+        from .files import atomic_write
         atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=110))
         return path
 
@@ -159,6 +206,12 @@ def _clean(obj):
     return obj
 
 
-def _write_text(path, text):
-    from .checkpoint import atomic_write
-    atomic_write(path, lambda f: f.write(text.encode()))
+def _csv_line(fields):
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(fields)
+    return buf.getvalue()
+
+
+def _write_text(path, text, durable=True):
+    from .files import atomic_write
+    atomic_write(path, lambda f: f.write(text.encode()), durable=durable)

@@ -46,13 +46,16 @@ def accuracy(out, y, task="multiclass"):
 
 
 def r2_score(out, y, task="regression"):
-    """Coefficient of determination 1 − SS_res/SS_tot (1 is perfect, 0 is predicting the mean)."""
+    """Coefficient of determination 1 − SS_res/SS_tot (1 is perfect, 0 is predicting the mean).
+
+    NaN when the targets are all equal: SS_tot = 0 and R² says nothing (a perfect score
+    for predicting a constant would claim what was not learnt)."""
     y = _array(y).astype(np.float64).reshape(-1)
     pred = _array(out).astype(np.float64).reshape(len(y), -1)[:, 0]
     ss_tot = float(np.sum((y - y.mean()) ** 2))
     ss_res = float(np.sum((y - pred) ** 2))
     if ss_tot == 0:
-        return 1.0 if ss_res == 0 else 0.0
+        return float("nan")
     return 1.0 - ss_res / ss_tot
 
 

@@ -88,6 +88,9 @@ def model_config(kind, n_features, task, n_classes=None, hidden=(), activation="
         raise ChainruleError("model", message=f"--model {kind} is for {wants} but this data is a "
                              f"{task} problem; use --model "
                              + better.replace(" or ", " or --model "))
+    if kind == "mlp":
+        from ..nn.activations import get_activation
+        get_activation(activation)          # an unknown name fails here, not when loading
     n_out = n_classes if task == "multiclass" else 1
     return {"model": kind, "n_features": int(n_features), "task": task, "n_outputs": int(n_out),
             "hidden": [int(h) for h in hidden] if kind == "mlp" else [],
@@ -151,6 +154,8 @@ def _build(config):
             sizes = [d, *config["hidden"], int(config["n_outputs"])]
             return models.MLP(sizes, activation=config.get("activation", "relu"),
                               task=config["task"], seed=seed)
+    except ChainruleError:
+        raise
     except (KeyError, TypeError, ValueError) as e:
         raise ChainruleError("checkpoint", message="the saved model description is incomplete "
                              f"({type(e).__name__}: {e}); retrain to recreate the checkpoint") \

@@ -385,3 +385,12 @@ def test_anomaly_mode_is_per_thread_and_costs_nothing_when_off():
         t.join()
         assert Primitive.__call__ is not apply
     assert Primitive.__call__ is apply and flags == {"other": False}
+
+
+def test_cli_detect_anomaly(capsys):
+    from chainrule.cli.main import main
+    assert main(["grad", "sqrt(x)", "--at", "x=0", "--detect-anomaly"]) == 2
+    err = capsys.readouterr().err
+    assert "sqrt" in err and "non-finite gradient" in err and err.count("\n") == 1
+    assert main(["check", "sin(x)", "--at", "x=0.5", "--detect-anomaly"]) == 0
+    assert not cr.is_anomaly_enabled()

@@ -32,6 +32,13 @@ def add_point_arguments(p, wrt=None):
                    help="the point: x=1,y=2 or w=[1,2,3]")
     if wrt:
         p.add_argument("--wrt", metavar="NAMES", help=wrt)
+    add_anomaly_argument(p)
+
+
+def add_anomaly_argument(p):
+    p.add_argument("--detect-anomaly", action="store_true",
+                   help="stop at the first NaN/Inf in a value or gradient and name the "
+                        "operation that made it (slower; also CHAINRULE_DETECT_ANOMALY=1)")
 
 
 def prepare(args):

@@ -62,7 +62,7 @@ def main(argv=None):
         parser.print_help()
         return 0
     try:
-        with _sigterm_raises():
+        with _sigterm_raises(), _anomaly_mode(args):
             return args.func(args) or 0
     except (ChainruleError, ExprError, CommandError) as e:
         one_line = " ".join(line.strip() for line in str(e).splitlines() if line.strip())
@@ -73,6 +73,14 @@ def main(argv=None):
         print(f"chainrule {args.command}: {'terminated (SIGTERM)' if term else 'interrupted'}",
               file=sys.stderr)
         return 143 if term else 130
+
+
+def _anomaly_mode(args):
+    """--detect-anomaly on the commands that differentiate."""
+    if not getattr(args, "detect_anomaly", False):
+        return contextlib.nullcontext()
+    from ..core.anomaly import detect_anomaly
+    return detect_anomaly()
 
 
 @contextlib.contextmanager

@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 from ..core.errors import ChainruleError
+from .grad import add_anomaly_argument
 from .main import CommandError
 
 ORDER = 1          # train, then predict, first in the help
@@ -86,6 +87,7 @@ def register(sub):
                    help="continue the run in --out with its own settings (see docs/training.md)")
     p.add_argument("--force", action="store_true", help="replace the run already in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_anomaly_argument(p)
     p.add_argument("--no-plot", action="store_true", help="do not write curves.png")
     p.set_defaults(func=run_train)
 

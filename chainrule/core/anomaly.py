@@ -100,8 +100,8 @@ def check_gradient(node, argnum, g):
         node._op.name, message=f"the backward pass produced a non-finite gradient for "
                                f"argument {argnum}",
         expected="finite gradients",
-        actual=f"{bad}, upstream of a node of {describe(node.data)} with arguments "
-               f"{_shapes(node._raw or ())}",
+        actual=f"{bad} in the gradient {node._op.name} sends back (its output: "
+               f"{describe(node.data)}; its arguments: {_shapes(node._raw or ())})",
         fix=f"the node was created at {site or 'an unknown place (before anomaly mode)'}; "
             "its derivative is infinite there (e.g. sqrt or log at 0): shift the input away, or "
             "use the double-where trick (cnp.where on the input as well as the output)")

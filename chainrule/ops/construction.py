@@ -1,4 +1,4 @@
-"""Building arrays from pieces (concatenate, stack, array, pad) and taking them apart (split, diff).
+"""Building arrays from pieces (concatenate, stack, array) and taking them apart (split, diff).
 
 The list-taking ops are primitives with variadic positional arguments
 (``_concatenate(*arrays, axis=0)``) behind NumPy-style public functions, so
@@ -224,71 +224,12 @@ def array(object, dtype=None, *, copy=True, ndmin=0, **kwargs):
     return np.array(object, dtype=dtype, copy=copy, ndmin=ndmin, **kwargs)
 
 
-def asarray(a, dtype=None, **kwargs):
-    """``np.asarray``; a Tensor comes back as it is, a list holding Tensors is stacked."""
+def asarray(a, dtype=None, order=None, *, device=None, copy=None, like=None):
+    """``np.asarray``; a Tensor comes back as it is (a copy with copy=True), a list holding
+    Tensors is stacked."""
     if _has_tensor(a):
-        return _as_tensor(a, dtype, 0, copy=False)
-    return np.asarray(a, dtype=dtype, **kwargs)
-
-
-# --------------------------------------------------------------------- pad
-def _pad_width(pad_width, ndim):
-    pw = np.asarray(pad_width)
-    if pw.dtype.kind not in "iu":
-        raise ChainruleError("pad", expected="integer pad widths", actual=f"dtype {pw.dtype}",
-                             fix="pass ints, e.g. pad_width=((1, 2), (0, 0))")
-    try:
-        pw = np.broadcast_to(pw, (ndim, 2))
-    except ValueError:
-        raise ChainruleError("pad", expected=f"pad_width broadcastable to ({ndim}, 2)",
-                             actual=f"shape {pw.shape}",
-                             fix="give one (before, after) pair per axis, or one pair for all") \
-            from None
-    if (pw < 0).any():
-        raise ChainruleError("pad", expected="non-negative pad widths", actual=str(pw.tolist()),
-                             fix="to crop, slice instead: x[1:-1]")
-    return tuple((int(b), int(a)) for b, a in pw)
-
-
-def _pad_impl(array, pad_width, constant_values=0):
-    if np.ndim(array) == 0:             # nothing to pad (np.pad chokes on empty widths)
-        return np.array(array)
-    return np.pad(array, pad_width, mode="constant", constant_values=constant_values)
-
-
-_pad = Primitive("pad", _pad_impl)
-# the padding is constant: reverse = crop the gradient; forward = pad the tangent with zeros
-defvjp(_pad, lambda g, ans, array, pad_width, constant_values=0:
-       getitem(g, tuple(slice(b, b + n) for (b, _), n in zip(pad_width, _shape(array)))),
-       formulas={0: "crop"})
-defjvp(_pad, lambda t, ans, array, pad_width, constant_values=0: _pad(t, pad_width, 0))
-
-
-def pad(array, pad_width, mode="constant", **kwargs):
-    """``np.pad``, mode='constant' only; a scalar Tensor ``constant_values`` gets a gradient too."""
-    if mode != "constant":
-        if not _has_tensor(array):
-            return np.pad(array, pad_width, mode=mode, **kwargs)
-        raise ChainruleError("pad", message="only mode='constant' is differentiable",
-                             expected="mode='constant'", actual=f"mode={mode!r}",
-                             fix="pad with constants, or build the padding from slices and "
-                                 "concatenate (e.g. reflect: concatenate([x[1:2][::-1], x]))")
-    constant = kwargs.pop("constant_values", 0)
-    if kwargs:
-        raise ChainruleError("pad", expected="only constant_values= with mode='constant'",
-                             actual=f"{sorted(kwargs)}", fix="remove the other keywords")
-    if not _has_tensor(array) and not isinstance(constant, Tensor):
-        return np.pad(array, pad_width, mode="constant", constant_values=constant)
-    pw = _pad_width(pad_width, np.ndim(array))
-    if not isinstance(constant, Tensor):
-        return _pad(array, pw, constant)
-    if constant.ndim != 0:
-        raise ChainruleError("pad", message="a Tensor constant_values must be a scalar",
-                             expected="a 0-d Tensor", actual=f"shape {constant.shape}",
-                             fix="pad each side separately and concatenate, or pass plain numbers")
-    # x padded with 0, plus c times a mask of the padded border: both parts differentiable
-    border = np.pad(np.zeros(np.shape(array), _dtype(constant)), pw, constant_values=1)
-    return _pad(array, pw, 0) + constant * border
+        return _as_tensor(a, dtype, 0, copy=bool(copy))
+    return np.asarray(a, dtype=dtype, order=order, device=device, copy=copy, like=like)
 
 
 # -------------------------------------------------------------------- diff
@@ -299,9 +240,10 @@ def _diff_vjp(g, ans, a, n=1, axis=-1):
         return g
     if shape[axis] < n:                 # the output is empty: nothing flows back
         return np.zeros(shape, _dtype(g))
+    from .padding import pad_linear      # padding builds on this module: import on use
     widths = [(0, 0)] * len(shape)
     widths[axis % len(shape)] = (n, n)
-    return _diff(_pad(g, tuple(widths), 0), n, axis) * ((-1) ** n)
+    return _diff(pad_linear(g, tuple(widths), "constant"), n, axis) * ((-1) ** n)
 
 
 _diff = Primitive("diff", lambda a, n=1, axis=-1: np.diff(a, n=n, axis=axis))
@@ -314,6 +256,8 @@ def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
     pieces = [prepend, a, append]
     if not any(isinstance(p, Tensor) for p in pieces):
         return np.diff(a, n=n, axis=axis, prepend=prepend, append=append)
+    if n == 0:                          # as NumPy: the input itself, prepend/append unused
+        return a
     if n < 0:
         raise ValueError(f"order must be non-negative but got {n!r}")
     if np.ndim(a) == 0:
@@ -337,6 +281,6 @@ def _broadcast(p, shape):
 
 _ops = dict(concatenate=concatenate, stack=stack, vstack=vstack, hstack=hstack, dstack=dstack,
             column_stack=column_stack, split=split, array_split=array_split, array=array,
-            asarray=asarray, pad=pad, diff=diff, copy=copy)
+            asarray=asarray, diff=diff, copy=copy)
 globals().update(_ops)
 __all__ = sorted(_ops)

@@ -217,10 +217,10 @@ def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
     out = [reshape(x, tuple(s)) if isinstance(x, Tensor) else np.reshape(x, s)
            for x, s in zip((_tensor(x) for x in xi), shapes)]
     if not sparse:
-        out = list(broadcast_arrays(*out))
+        out = broadcast_arrays(*out)
     if copy:
-        out = [_copy(x) if isinstance(x, Tensor) else x.copy() for x in out]
-    return tuple(out)
+        out = tuple(_copy(x) if isinstance(x, Tensor) else x.copy() for x in out)
+    return out              # a list when sparse without copy, as NumPy's
 
 
 def trim_zeros(filt, trim="fb", axis=None):

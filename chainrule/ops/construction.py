@@ -99,7 +99,7 @@ def _cast(arrays, dtype):
     return arrays if dtype is None else [astype(a, np.dtype(dtype)) for a in arrays]
 
 
-def concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+def concatenate(arrays, /, axis=0, out=None, *, dtype=None, casting="same_kind"):
     """``np.concatenate``: each input gets back its own slice of the gradient."""
     _check_out("concatenate", out)
     arrays = _pieces(arrays, "concatenate")
@@ -117,15 +117,20 @@ def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     return _stack(*_cast(_weak(arrays), dtype), axis=axis)
 
 
-def _joined(np_fn, prepare, axis_of):
-    def fn(tup, *, dtype=None, casting="same_kind"):
+def _joined(np_fn, prepare, axis_of, keywords=True):
+    def joined(tup, *, dtype=None, casting="same_kind"):
         arrays = _pieces(tup, np_fn.__name__)
         if not any(isinstance(a, Tensor) for a in arrays):
-            if dtype is None and casting == "same_kind":     # dstack/column_stack take neither
+            if not keywords:
                 return np_fn(arrays)
             return np_fn(arrays, dtype=dtype, casting=casting)
         arrays = [prepare(a) for a in _weak(arrays)]
         return _concatenate(*_cast(arrays, dtype), axis=axis_of(arrays))
+    if keywords:
+        fn = joined
+    else:                               # dstack and column_stack take neither dtype nor casting
+        def fn(tup):
+            return joined(tup)
     fn.__name__ = np_fn.__name__
     fn.__doc__ = f"``np.{np_fn.__name__}``: reshapes plus one concatenate, so one rule each."
     return fn
@@ -139,8 +144,8 @@ def _column(a):
 vstack = _joined(np.vstack, atleast_2d, lambda arrays: 0)
 hstack = _joined(np.hstack, atleast_1d, lambda arrays: 0 if arrays and np.ndim(arrays[0]) == 1
                  else 1)
-dstack = _joined(np.dstack, atleast_3d, lambda arrays: 2)
-column_stack = _joined(np.column_stack, _column, lambda arrays: 1)
+dstack = _joined(np.dstack, atleast_3d, lambda arrays: 2, keywords=False)
+column_stack = _joined(np.column_stack, _column, lambda arrays: 1, keywords=False)
 
 
 # ------------------------------------------------------------------- split
@@ -217,11 +222,19 @@ def _as_tensor(obj, dtype, ndmin, copy):
     return out
 
 
-def array(object, dtype=None, *, copy=True, ndmin=0, **kwargs):
-    """``np.array``; a (nested) list holding Tensors is stacked, keeping their gradients."""
+def array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, ndmax=0,
+          like=None):
+    """``np.array``; a (nested) list holding Tensors is stacked, keeping their gradients
+    (``order``, ``subok`` and ``like`` concern memory and classes, not values)."""
     if _has_tensor(object):
+        if ndmax:
+            raise ChainruleError("array", message="ndmax= is not supported with Tensors",
+                                 expected="ndmax=0", actual=f"ndmax={ndmax!r}",
+                                 fix="stack the Tensors into the shape you want (cnp.stack)")
         return _as_tensor(object, dtype, ndmin, copy)
-    return np.array(object, dtype=dtype, copy=copy, ndmin=ndmin, **kwargs)
+    extra = {"ndmax": ndmax} if ndmax else {}            # NumPy < 2.4 has no ndmax
+    return np.array(object, dtype=dtype, copy=copy, order=order, subok=subok, ndmin=ndmin,
+                    like=like, **extra)
 
 
 def asarray(a, dtype=None, order=None, *, device=None, copy=None, like=None):

@@ -224,12 +224,30 @@ defjvp(convolve_full, lambda t, ans, a, v: convolve_full(t, v),
        lambda t, ans, a, v: convolve_full(a, t))
 
 
+def _correlate_vjp(i, g, ans, a, v):
+    n, m = _shape(a)[0], _shape(v)[0]
+    if i == 0:
+        return getitem(convolve_full(g, v), slice(m - 1, m - 1 + n))
+    return flip(getitem(correlate_full(g, a), slice(n - 1, n - 1 + m)), 0)
+
+
+# np.correlate's own loop (its sums run in another order than convolve's of v reversed)
+correlate_full = Primitive("correlate", lambda a, v: np.correlate(a, v, "full"))
+defvjp_argnum(correlate_full, _correlate_vjp, formulas={0: "convolve(g, v)",
+                                                        1: "correlate(g, a) reversed"})
+defjvp(correlate_full, lambda t, ans, a, v: correlate_full(t, v),
+       lambda t, ans, a, v: correlate_full(a, t))
+
+
 def _mode(mode):
-    if isinstance(mode, str) and mode[:1].lower() in ("v", "s", "f"):
-        return "vsf".index(mode[0].lower())
-    if not isinstance(mode, str) and mode in (0, 1, 2):
-        return int(mode)
-    raise ValueError(f"mode must be one of 'valid', 'same', or 'full' (got {mode!r})")
+    """0, 1, 2 for 'valid', 'same', 'full', checked as NumPy checks them."""
+    if isinstance(mode, str):
+        if mode not in ("valid", "same", "full"):
+            raise ValueError("Use one of 'valid', 'same', or 'full' for convolve/correlate mode")
+        return ("valid", "same", "full").index(mode)
+    if mode not in (0, 1, 2):
+        raise ValueError("integer convolve/correlate mode must be 0, 1, or 2")
+    return int(mode)
 
 
 def _signals(name, a, v):
@@ -262,12 +280,13 @@ def convolve(a, v, mode="full"):
 
 
 def correlate(a, v, mode="valid"):
-    """``np.correlate``: the full convolution with v reversed, sliced as NumPy slices it."""
+    """``np.correlate``: a slice of the full correlation (a primitive whose rules are
+    convolutions and correlations), cut as NumPy cuts it."""
     if not (_has_tensor(a) or _has_tensor(v)):
         return np.correlate(a, v, mode)
     a, v = _signals("correlate", a, v)
     n, m, mode = min(len(a), len(v)), max(len(a), len(v)), _mode(mode)
-    full = convolve_full(a, flip(v, 0))
+    full = correlate_full(a, v)
     if mode == 2:
         return full
     if mode == 0:

@@ -18,24 +18,14 @@ import numpy as np
 from ..core.errors import ChainruleError
 from ..core.primitive import Primitive, _shape, astype, broadcast_to, defjvp, defvjp
 from ..core.tensor import Tensor
-from .construction import _along, _copy, _has_tensor, _nested_stack, _split, _weak, asarray, \
+from .construction import _along, _copy, _data, _has_tensor, _split, _weak, as_dtype, asarray, \
     concatenate, vstack
+from .construction import as_input as _tensor
 from .indexing import getitem
 from .reductions import cumprod
 from .shape import diag, flip, moveaxis, ravel, reshape, swapaxes, transpose
 
 _ops = {}
-
-
-def _data(x):
-    return x.data if isinstance(x, Tensor) else x
-
-
-def _tensor(x):
-    """A Tensor, a (nested) list holding Tensors stacked into one, or a plain array."""
-    if isinstance(x, Tensor):
-        return x
-    return _nested_stack(x) if _has_tensor(x) else np.asarray(x)
 
 
 def _gather(pieces, ids):
@@ -319,10 +309,6 @@ _fortran = _layout("asfortranarray", np.asfortranarray)
 _require = _layout("require", lambda x, requirements: np.require(x, None, requirements))
 
 
-def _cast(x, dtype):
-    return x if dtype is None or np.dtype(dtype) == x.dtype else astype(x, np.dtype(dtype))
-
-
 def asanyarray(a, dtype=None, order=None, *, device=None, copy=None, like=None):
     """``np.asanyarray``: a Tensor comes back as it is (the same as asarray)."""
     if not _has_tensor(a):
@@ -337,28 +323,28 @@ def asarray_chkfinite(a, dtype=None, order=None):
     a = _tensor(a)
     if a.dtype.kind in "fc" and not np.isfinite(a.data).all():
         raise ValueError("array must not contain infs or NaNs")
-    return _cast(a, dtype)
+    return as_dtype(a, dtype)
 
 
 def ascontiguousarray(a, dtype=None, *, like=None):
     """``np.ascontiguousarray``: C-ordered values (at least 1-D, as NumPy makes them)."""
     if not _has_tensor(a):
         return np.ascontiguousarray(a, dtype=dtype, like=like)
-    return _contiguous(_cast(_tensor(a), dtype))
+    return _contiguous(as_dtype(_tensor(a), dtype))
 
 
 def asfortranarray(a, dtype=None, *, like=None):
     """``np.asfortranarray``: Fortran-ordered values."""
     if not _has_tensor(a):
         return np.asfortranarray(a, dtype=dtype, like=like)
-    return _fortran(_cast(_tensor(a), dtype))
+    return _fortran(as_dtype(_tensor(a), dtype))
 
 
 def require(a, dtype=None, requirements=None, *, like=None):
     """``np.require``: the values with the requested flags (C, F, A, W, O, E)."""
     if not _has_tensor(a):
         return np.require(a, dtype=dtype, requirements=requirements, like=like)
-    a = _cast(_tensor(a), dtype)
+    a = as_dtype(_tensor(a), dtype)
     return _require(a, requirements) if requirements else a
 
 
@@ -372,7 +358,7 @@ def vander(x, N=None, increasing=False):
     if x.ndim != 1:
         raise ValueError("x must be a one-dimensional array or sequence.")
     n = len(x) if N is None else operator.index(N)
-    x = _cast(x, np.promote_types(x.dtype, int))
+    x = as_dtype(x, np.promote_types(x.dtype, int))
     if n == 0:
         return np.empty((len(x), 0), x.dtype)
     ones = np.ones((len(x), 1), x.dtype)
@@ -398,7 +384,7 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
         raise ValueError(f"Number of samples, {num}, must be non-negative.")
     start, stop = _tensor(start), _tensor(stop)
     dt = _inexact(start, stop)
-    start, stop = _cast(start, dt), _cast(stop, dt)
+    start, stop = as_dtype(start, dt), as_dtype(stop, dt)
     div = num - 1 if endpoint else num
     delta = stop - start
     k = np.arange(num, dtype=dt).reshape((-1,) + (1,) * delta.ndim)
@@ -410,12 +396,12 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     y = y + start
     if endpoint and num > 1:
         last = reshape(broadcast_to(stop, delta.shape), (1,) + delta.shape)
-        y = concatenate([getitem(y, slice(None, -1)), _cast(last, y.dtype)])
+        y = concatenate([getitem(y, slice(None, -1)), as_dtype(last, y.dtype)])
     if axis != 0:
         y = moveaxis(y, 0, axis)
     if dtype is not None and np.issubdtype(dtype, np.integer):
         y = np.floor(y.data)             # integers: piecewise constant, no gradient
-    y = _cast(y, dtype) if isinstance(y, Tensor) else y.astype(dtype)
+    y = as_dtype(y, dtype)
     return (y, step) if retstep else y
 
 
@@ -432,9 +418,9 @@ def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
         base = reshape(base, _expanded(base.shape, axis)) if isinstance(base, Tensor) \
             else np.expand_dims(base, axis)
     y = linspace(start, stop, num=num, endpoint=endpoint, axis=axis)
-    base = _cast(base, y.dtype) if isinstance(base, Tensor) and base.dtype.kind != "f" else base
+    base = as_dtype(base, y.dtype) if isinstance(base, Tensor) and base.dtype.kind != "f" else base
     out = base ** y if isinstance(base, Tensor) else np.asarray(base, y.dtype) ** y
-    return _cast(out, dtype)
+    return as_dtype(out, dtype)
 
 
 def _expanded(shape, axis):
@@ -454,7 +440,7 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
         raise ChainruleError("geomspace", message="complex end points are not supported yet",
                              expected="real start and stop", actual=f"dtype {dt}",
                              fix="pass real values, or t.detach() to compute without a gradient")
-    start, stop = _cast(start, dt), _cast(stop, dt)
+    start, stop = as_dtype(start, dt), as_dtype(stop, dt)
     sign = np.sign(_data(start)).astype(dt)
     start, stop = start / sign, stop / sign
     with np.errstate(invalid="ignore"):        # a negative stop/start: nan, as in NumPy
@@ -467,11 +453,11 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
         ends.append(getitem(out, middle))
         if num > 1 and endpoint:
             ends.append(reshape(broadcast_to(stop, out.shape[1:]), shape))
-        out = concatenate([_cast(e, out.dtype) for e in ends])
+        out = concatenate([as_dtype(e, out.dtype) for e in ends])
     out = out * sign
     if axis != 0:
         out = moveaxis(out, 0, axis)
-    return _cast(out, dtype)
+    return as_dtype(out, dtype)
 
 
 _ops.update(append=append, block=block, concat=concat, row_stack=row_stack, unstack=unstack,

@@ -32,6 +32,25 @@ def _has_tensor(obj):
     return isinstance(obj, (list, tuple)) and any(_has_tensor(o) for o in obj)
 
 
+def _data(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def as_input(x):
+    """An argument as a function here takes it: a Tensor, a (nested) list holding Tensors
+    stacked into one (gradients kept), or a plain array."""
+    if isinstance(x, Tensor):
+        return x
+    return _nested_stack(x) if _has_tensor(x) else np.asarray(x)
+
+
+def as_dtype(x, dtype):
+    """``x`` (Tensor or array) in ``dtype`` (None: as it is), cast on the graph if needed."""
+    if dtype is None or np.dtype(dtype) == x.dtype:
+        return x
+    return astype(x, np.dtype(dtype)) if isinstance(x, Tensor) else x.astype(dtype)
+
+
 def _weak(arrays):
     """Python numbers and lists take the dtype of the arrays beside them (as in NumPy's
     arithmetic), so ``stack([t32, 1.0])`` stays float32."""

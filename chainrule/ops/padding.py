@@ -21,7 +21,8 @@ import numpy as np
 from ..core.errors import ChainruleError
 from ..core.primitive import Primitive, _shape, astype, broadcast_to, defjvp, defvjp
 from ..core.tensor import Tensor, needs_grad_now
-from .construction import _along, _copy, _has_tensor, _nested_stack, concatenate
+from .construction import _along, _copy, _has_tensor, concatenate
+from .construction import as_input as _tensor
 from .indexing import getitem
 from .reductions import sum as _sum
 
@@ -63,31 +64,51 @@ def _linear_part(mode, opts):
     return mode, opts
 
 
-def _axis_options(opts, k, ndim):
-    """Options for padding axis 0 of a 2-D identity as axis k of the array is padded."""
-    out = dict(opts)
-    if opts.get("stat_length") is not None:
-        pairs = np.broadcast_to(np.asarray(opts["stat_length"]), (ndim, 2))
-        out["stat_length"] = (tuple(int(v) for v in pairs[k]), (1, 1))
-    return out
+def _stat_lengths(opts, k, ndim, n):
+    """The (before, after) window lengths of the statistic modes along axis k."""
+    if opts.get("stat_length") is None:
+        return n, n
+    pairs = np.broadcast_to(np.asarray(opts["stat_length"]), (ndim, 2))
+    return tuple(min(int(v), n) for v in pairs[k])
+
+
+def _border_weights(n, b, a, mode, opts, k, ndim, dtype):
+    """(b + a, n): how each border entry mixes the n entries along the axis (odd
+    reflections, mean, linear_ramp).  Only the columns that can reach the border are run
+    through np.pad, so a long axis never builds an n x n identity."""
+    if mode == "mean":
+        lb, la = _stat_lengths(opts, k, ndim, n)
+        w = np.zeros((b + a, n), dtype)
+        w[:b, :lb], w[b:, n - la:] = 1.0 / lb, 1.0 / la
+        return w
+    reach = min(n, max(b, a) + 1)        # reflections reach at most this far from each edge
+    cols = np.unique(np.r_[0:reach, n - reach:n])
+    units = np.zeros((n, len(cols)), dtype)
+    units[cols, np.arange(len(cols))] = 1.0
+    padded = np.pad(units, ((b, a), (0, 0)), mode=mode, **opts)
+    w = np.zeros((b + a, n), dtype)
+    w[:, cols] = padded[np.r_[0:b, b + n:b + n + a]]
+    return w
 
 
 def _unpad_impl(g, pw, shape, mode, **opts):
-    """Adjoint of the linear padding: per axis, what each entry was copied or mixed into."""
+    """Adjoint of the linear padding: per axis, the interior plus what each border entry
+    copied (copy modes) or mixed (the others) from it."""
     g = np.asarray(g)
     for k, (b, a) in enumerate(pw):
         if b == 0 and a == 0:
             continue
         n, moved = shape[k], np.moveaxis(g, k, 0)
         if mode == "constant":
-            r = moved[b:b + n]
-        elif mode in _COPIES and opts.get("reflect_type", "even") == "even":
-            r = np.zeros((n,) + moved.shape[1:], g.dtype)
-            np.add.at(r, np.pad(np.arange(n), (b, a), mode=mode), moved)
-        else:       # odd reflections, mean, linear_ramp: the matrix np.pad makes of an identity
-            m = np.pad(np.eye(n, dtype=g.dtype), ((b, a), (0, 0)), mode=mode,
-                       **_axis_options(opts, k, len(shape)))
-            r = np.tensordot(m.T, moved, axes=1)
+            g = np.moveaxis(moved[b:b + n], 0, k)
+            continue
+        r = moved[b:b + n].copy()
+        border = np.r_[0:b, b + n:b + n + a]
+        if mode in _COPIES and opts.get("reflect_type", "even") == "even":
+            np.add.at(r, np.pad(np.arange(n), (b, a), mode=mode)[border], moved[border])
+        else:
+            w = _border_weights(n, b, a, mode, opts, k, len(shape), g.dtype)
+            r += np.tensordot(w.T, moved[border], axes=1)
         g = np.moveaxis(r, 0, k)
     return g
 
@@ -183,10 +204,6 @@ def _constant_part(const, x, pw, mode):
                 one[k, side] = 1
                 total = total + getitem(c, (k, side)) * np.pad(zeros, pw, mode=mode, **{key: one})
     return total
-
-
-def _tensor(x):
-    return x if isinstance(x, Tensor) else _nested_stack(x) if _has_tensor(x) else np.asarray(x)
 
 
 def pad(array, pad_width, mode="constant", **kwargs):

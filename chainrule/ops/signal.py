@@ -13,9 +13,10 @@ period that are constant between jumps: its derivative is 1.
 import numpy as np
 
 from ..core.errors import ChainruleError
-from ..core.primitive import Primitive, _shape, astype, defjvp, defvjp, defvjp_argnum
+from ..core.primitive import Primitive, _shape, defjvp, defvjp, defvjp_argnum
 from ..core.tensor import Tensor, needs_grad_now
-from .construction import _along, _check_out, _has_tensor, _nested_stack, concatenate, diff
+from .construction import _along, _check_out, _data, _has_tensor, as_dtype, concatenate, diff
+from .construction import as_input as _tensor
 from .elementwise import mod, where
 from .indexing import getitem
 from .reductions import cumprod, cumsum
@@ -23,23 +24,6 @@ from .reductions import sum as _sum
 from .shape import atleast_1d, flip, reshape
 
 _ops = {}
-
-
-def _data(x):
-    return x.data if isinstance(x, Tensor) else x
-
-
-def _tensor(x):
-    if isinstance(x, Tensor):
-        return x
-    return _nested_stack(x) if _has_tensor(x) else np.asarray(x)
-
-
-def _cast(x, dtype):
-    dtype = np.dtype(dtype)
-    if x.dtype == dtype:
-        return x
-    return astype(x, dtype) if isinstance(x, Tensor) else x.astype(dtype)
 
 
 def _at(f, axis, k):
@@ -74,7 +58,7 @@ def _spacings(f, varargs, axes):
             raise ValueError("when 1d, distances must match the length of the corresponding "
                              "dimension")
         if d.dtype.kind in "iub":
-            d = _cast(d, np.float64)
+            d = as_dtype(d, np.float64)
         dx = diff(d)
         if not isinstance(dx, Tensor) and (dx == dx[0]).all():
             dx = dx[0]
@@ -130,14 +114,14 @@ def gradient(f, *varargs, axis=None, edge_order=1):
     if edge_order > 2:
         raise ValueError("'edge_order' greater than 2 not supported")
     otype = f.dtype if f.dtype.kind in "fc" else np.dtype(np.float64)
-    f = _cast(f, otype)
+    f = as_dtype(f, otype)
     out = []
     for ax, h in zip(axes, spacings):
         if f.shape[ax] < edge_order + 1:
             raise ValueError("Shape of array too small to calculate a numerical gradient, at "
                              "least (edge_order + 1) elements are required.")
         first, last = _edges(f, ax, h, edge_order)
-        parts = [_cast(p, otype) for p in (first, _central(f, ax, h), last)]
+        parts = [as_dtype(p, otype) for p in (first, _central(f, ax, h), last)]
         out.append(concatenate(parts, axis=ax))
     return out[0] if len(out) == 1 else tuple(out)
 
@@ -176,7 +160,7 @@ def ediff1d(ary, to_end=None, to_begin=None):
         if not np.can_cast(extra.dtype, ary.dtype, casting="same_kind"):
             raise TypeError(f"dtype of `{name}` must be compatible with input `ary` under the "
                             "`same_kind` rule.")
-        extra = _cast(reshape(extra, (-1,)) if isinstance(extra, Tensor) else extra.ravel(),
+        extra = as_dtype(reshape(extra, (-1,)) if isinstance(extra, Tensor) else extra.ravel(),
                       ary.dtype)
         parts.insert(0 if name == "to_begin" else len(parts), extra)
     return concatenate(parts)
@@ -265,18 +249,22 @@ def _signals(name, a, v):
     return a, v
 
 
+def _cut(full, a, v, mode, same_start):
+    """Mode 'valid' (0), 'same' (1) or 'full' (2) of a full convolution/correlation."""
+    n, m = min(len(a), len(v)), max(len(a), len(v))
+    if mode == 2:
+        return full
+    start, length = (same_start(n), m) if mode == 1 else (n - 1, m - n + 1)
+    return getitem(full, slice(start, start + length))
+
+
 def convolve(a, v, mode="full"):
     """``np.convolve``: a slice of the full convolution (a primitive: rules are
     correlations)."""
     if not (_has_tensor(a) or _has_tensor(v)):
         return np.convolve(a, v, mode)
     a, v = _signals("convolve", a, v)
-    n, m, mode = min(len(a), len(v)), max(len(a), len(v)), _mode(mode)
-    full = convolve_full(a, v)
-    if mode == 2:
-        return full
-    start, length = ((n - 1) - n // 2, m) if mode == 1 else (n - 1, m - n + 1)
-    return getitem(full, slice(start, start + length))
+    return _cut(convolve_full(a, v), a, v, _mode(mode), lambda n: (n - 1) - n // 2)
 
 
 def correlate(a, v, mode="valid"):
@@ -285,15 +273,9 @@ def correlate(a, v, mode="valid"):
     if not (_has_tensor(a) or _has_tensor(v)):
         return np.correlate(a, v, mode)
     a, v = _signals("correlate", a, v)
-    n, m, mode = min(len(a), len(v)), max(len(a), len(v)), _mode(mode)
-    full = correlate_full(a, v)
-    if mode == 2:
-        return full
-    if mode == 0:
-        start, length = n - 1, m - n + 1
-    else:       # NumPy centres 'same' one place further right when a is the shorter one
-        start, length = (n // 2 if len(a) < len(v) else (n - 1) - n // 2), m
-    return getitem(full, slice(start, start + length))
+    # NumPy centres 'same' one place further right when a is the shorter one
+    return _cut(correlate_full(a, v), a, v, _mode(mode),
+                lambda n: n // 2 if len(a) < len(v) else (n - 1) - n // 2)
 
 
 # ------------------------------------------------------------- interpolation
@@ -316,7 +298,7 @@ def interp(x, xp, fp, left=None, right=None, period=None):
         raise ChainruleError("interp", message="the sample points xp are not differentiable",
                              expected="xp constant", actual="a Tensor that requires grad",
                              fix="pass xp.detach(), or differentiate with respect to x and fp")
-    x, fp = (_cast(_tensor(v), np.float64) for v in (x, fp))
+    x, fp = (as_dtype(_tensor(v), np.float64) for v in (x, fp))
     if fp.dtype.kind == "c" or np.iscomplexobj(_data(xp)):
         raise ChainruleError("interp", message="complex values are not supported yet",
                              expected="real fp", actual=f"dtype {fp.dtype}",
@@ -346,8 +328,8 @@ def interp(x, xp, fp, left=None, right=None, period=None):
     y = getitem(fp, anchor) + slope * (x - xp[anchor])
     outside = (getitem(fp, 0) if left is None else left, getitem(fp, -1) if right is None
                else right)
-    y = where(xv < xp[0], _cast(_tensor(outside[0]), np.float64),
-              where(xv > xp[-1], _cast(_tensor(outside[1]), np.float64), y))
+    y = where(xv < xp[0], as_dtype(_tensor(outside[0]), np.float64),
+              where(xv > xp[-1], as_dtype(_tensor(outside[1]), np.float64), y))
     y = where(np.isnan(xv), x, y)
     off = np.asarray(exact - _data(y))
     off[np.isnan(off)] = 0

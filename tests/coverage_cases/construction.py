@@ -17,12 +17,16 @@ from ._api import case, floats, positive, shapes  # noqa: F401
 BACKLOG = set()
 
 
+def through_sin(f):
+    """``f`` followed by sin on each output (shape.py and signal.py use it too)."""
+    return lambda *a: _sin(f(*a))
+
+
 def _sin(y):
     return [cnp.sin(p) for p in y] if isinstance(y, (list, tuple)) else cnp.sin(y)
 
 
-def _through_sin(f):
-    return lambda *a: _sin(f(*a))
+_through_sin = through_sin
 
 
 def _axis(draw, ndim):

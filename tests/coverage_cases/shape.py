@@ -6,17 +6,10 @@ from hypothesis import strategies as st
 import chainrule.numpy as cnp
 
 from ._api import case, floats, positive, shapes  # noqa: F401
+from .construction import through_sin as _through_sin
 
 # implemented before the coverage table existed; still to get cases here (may only shrink)
 BACKLOG = set()
-
-
-def _sin(y):
-    return [cnp.sin(p) for p in y] if isinstance(y, (list, tuple)) else cnp.sin(y)
-
-
-def _through_sin(f):
-    return lambda *a: _sin(f(*a))
 
 
 def _axis(draw, ndim):

@@ -5,14 +5,7 @@ from hypothesis import strategies as st
 import chainrule.numpy as cnp
 
 from ._api import case, floats, positive, shapes  # noqa: F401
-
-
-def _sin(y):
-    return [cnp.sin(p) for p in y] if isinstance(y, (list, tuple)) else cnp.sin(y)
-
-
-def _through_sin(f):
-    return lambda *a: _sin(f(*a))
+from .construction import through_sin as _through_sin
 
 
 def _coordinates(draw, n):

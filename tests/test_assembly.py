@@ -361,3 +361,10 @@ def test_einsum_keywords():
         cnp.einsum("ij->j", cr.tensor(a.astype(np.float64)), dtype=np.float32)
     with pytest.raises(ChainruleError, match="out="):
         cnp.einsum("ij->j", cr.tensor(a), out=np.zeros(4, np.float32))
+
+
+def test_pad_statistics_with_nan_give_numpys_values():
+    x = np.array([[1.0, np.nan, 3.0], [2.0, 0.5, -1.0]])
+    for mode in ("maximum", "minimum", "median", "mean"):
+        with np.errstate(invalid="ignore"):
+            like_numpy(lambda m, a: m.pad(a, 1, mode), x)

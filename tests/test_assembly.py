@@ -361,6 +361,8 @@ def test_einsum_keywords():
         cnp.einsum("ij->j", cr.tensor(a.astype(np.float64)), dtype=np.float32)
     with pytest.raises(ChainruleError, match="out="):
         cnp.einsum("ij->j", cr.tensor(a), out=np.zeros(4, np.float32))
+    buf = np.zeros(4, np.float32)                          # plain arrays: NumPy's own einsum
+    assert cnp.einsum(a, [0, 1], [1], out=buf) is buf and np.allclose(buf, a.sum(0))
 
 
 def test_pad_statistics_with_nan_give_numpys_values():

@@ -19,6 +19,7 @@ import numpy as np
 from ..core.errors import ChainruleError
 from ..core.primitive import (Primitive, _dtype, _shape, astype, defjvp, defjvp_argnum, defvjp,
                               defvjp_argnum)
+from ..core.tensor import Tensor
 from .shape import reshape, swapaxes, transpose
 
 _ops = {}
@@ -282,12 +283,12 @@ def einsum(*operands, out=None, optimize=False, **kwargs):
     """np.einsum, differentiable in every operand: the subscripts form and the sublist form
     (``einsum(a, [0, 1], b, [1, 2], [0, 2])``), every ``optimize=`` NumPy takes (False,
     True, 'greedy', 'optimal', or a path from np.einsum_path)."""
+    if not any(isinstance(x, Tensor) for x in operands):        # plain arrays: NumPy itself
+        return np.einsum(*operands, out=out, optimize=optimize, **kwargs)
     if out is not None:
         raise ChainruleError("einsum", message="out= cannot write into an array while recording",
                              expected="out=None", actual="an output array",
                              fix="assign the result instead: y = einsum(...)")
-    if not operands:
-        raise ValueError("No input operands")
     subscripts, arrays = _subscripts(operands)
     dtype, casting = kwargs.pop("dtype", None), kwargs.pop("casting", "safe")
     kwargs.pop("order", None)                       # memory layout only

@@ -337,11 +337,18 @@ def interp(x, xp, fp, left=None, right=None, period=None):
 
 
 # ------------------------------------------------------------------ unwrap
-unwrap = Primitive("unwrap", lambda p, discont=None, axis=-1, *, period=2 * np.pi:
-                   np.unwrap(p, discont, axis, period=period))
-defvjp(unwrap, lambda g, ans, p, *a, **k: g, formulas={0: "1 (multiples of the period are "
-                                                        "constant between jumps)"})
-defjvp(unwrap, lambda t, ans, p, *a, **k: t)
+_unwrap = Primitive("unwrap", lambda p, discont, axis, period: np.unwrap(p, discont, axis,
+                                                                       period=period))
+defvjp(_unwrap, lambda g, ans, p, *a: g, formulas={0: "1 (multiples of the period are constant "
+                                                      "between jumps)"})
+defjvp(_unwrap, lambda t, ans, p, *a: t)
+
+
+def unwrap(p, discont=None, axis=-1, *, period=2 * np.pi):
+    """``np.unwrap``: p plus multiples of the period, constant between jumps (derivative 1)."""
+    if not _has_tensor(p):
+        return np.unwrap(p, discont, axis, period=period)
+    return _unwrap(_tensor(p), discont, axis, period)
 
 _ops.update(gradient=gradient, trapezoid=trapezoid, ediff1d=ediff1d,
             cumulative_sum=cumulative_sum, cumulative_prod=cumulative_prod, convolve=convolve,

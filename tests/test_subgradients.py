@@ -131,3 +131,39 @@ def test_every_table_row_has_a_test():
     source = Path(__file__).read_text()
     missing = [n for n in names if n.split(".")[-1] not in source]
     assert not missing, f"rows without a test: {missing}"
+
+
+# ------------------------------------------- padding, interpolation, other selections
+def test_pad_maximum_minimum_ties_split_evenly():
+    x = np.array([3.0, 1.0, 3.0, 1.0])
+    for mode, tied in (("maximum", x == 3.0), ("minimum", x == 1.0)):
+        g = cr.grad(lambda a: cnp.sum(cnp.pad(a, (2, 0), mode=mode)))(x)
+        np.testing.assert_allclose(g, 1.0 + 2.0 * tied / tied.sum())   # 2 border copies
+
+
+def test_pad_median_ties_spread_over_the_tied_entries():
+    g = cr.grad(lambda a: cnp.sum(cnp.pad(a, (1, 0), mode="median")))(np.array([1.0, 2, 2, 9]))
+    np.testing.assert_allclose(g, [1.0, 1.5, 1.5, 1.0])       # both middle statistics are 2
+    g = cr.grad(lambda a: cnp.sum(cnp.pad(a, (1, 0), mode="median")))(np.array([5.0, 5, 1]))
+    np.testing.assert_allclose(g, [1.5, 1.5, 1.0])             # odd: one statistic, 2 tied
+
+
+def test_interp_at_sample_points_takes_the_slope_nearest_zero():
+    xp, fp = np.array([0.0, 1.0, 2.0, 3.0]), np.array([0.0, 2.0, 3.0, 1.0])  # slopes 2, 1, -2
+    g = cr.grad(lambda x: cnp.sum(cnp.interp(x, xp, fp)))(xp.copy())
+    np.testing.assert_array_equal(g, [0.0, 1.0, 0.0, 0.0])    # ends 0; same sign: 1; signs differ: 0
+
+
+def test_interp_at_a_repeated_sample_point_is_zero():
+    xp, fp = np.array([0.0, 1.0, 1.0, 2.0]), np.array([0.0, 1.0, 5.0, 6.0])
+    assert cr.grad(lambda x: cnp.interp(x, xp, fp))(1.0) == 0.0
+
+
+def test_unwrap_at_a_jump_is_one():
+    p = np.array([0.0, np.pi, 0.5])          # the first difference is exactly the threshold
+    np.testing.assert_array_equal(cr.grad(lambda a: cnp.sum(cnp.unwrap(a)))(p), [1.0, 1.0, 1.0])
+
+
+def test_trim_zeros_kept_entries_one_trimmed_zero():
+    g = cr.grad(lambda a: cnp.sum(cnp.trim_zeros(a)))(np.array([0.0, 2.0, 0.0, 3.0, 0.0]))
+    np.testing.assert_array_equal(g, [0.0, 1.0, 1.0, 1.0, 0.0])

@@ -11,12 +11,15 @@ import numpy as _np
 
 from ..core.primitive import astype as _astype
 from ..core.tensor import Tensor as _Tensor
+from ..ops.assembly import *  # noqa: F401,F403
 from ..ops.construction import *  # noqa: F401,F403
 from ..ops.elementwise import *  # noqa: F401,F403
 from ..ops.indexing import *  # noqa: F401,F403
 from ..ops.linalg import *  # noqa: F401,F403
+from ..ops.padding import *  # noqa: F401,F403
 from ..ops.reductions import *  # noqa: F401,F403
 from ..ops.shape import *  # noqa: F401,F403
+from ..ops.signal import *  # noqa: F401,F403
 from . import linalg  # noqa: F401
 from . import dispatch as _dispatch
 from . import signatures as _signatures

@@ -1,4 +1,4 @@
-"""Building arrays from pieces (concatenate, stack, array, pad) and taking them apart (split, diff).
+"""Building arrays from pieces (concatenate, stack, array) and taking them apart (split, diff).
 
 The list-taking ops are primitives with variadic positional arguments
 (``_concatenate(*arrays, axis=0)``) behind NumPy-style public functions, so
@@ -30,6 +30,25 @@ def _has_tensor(obj):
     if isinstance(obj, Tensor):
         return True
     return isinstance(obj, (list, tuple)) and any(_has_tensor(o) for o in obj)
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def as_input(x):
+    """An argument as a function here takes it: a Tensor, a (nested) list holding Tensors
+    stacked into one (gradients kept), or a plain array."""
+    if isinstance(x, Tensor):
+        return x
+    return _nested_stack(x) if _has_tensor(x) else np.asarray(x)
+
+
+def as_dtype(x, dtype):
+    """``x`` (Tensor or array) in ``dtype`` (None: as it is), cast on the graph if needed."""
+    if dtype is None or np.dtype(dtype) == x.dtype:
+        return x
+    return astype(x, np.dtype(dtype)) if isinstance(x, Tensor) else x.astype(dtype)
 
 
 def _weak(arrays):
@@ -99,7 +118,7 @@ def _cast(arrays, dtype):
     return arrays if dtype is None else [astype(a, np.dtype(dtype)) for a in arrays]
 
 
-def concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+def concatenate(arrays, /, axis=0, out=None, *, dtype=None, casting="same_kind"):
     """``np.concatenate``: each input gets back its own slice of the gradient."""
     _check_out("concatenate", out)
     arrays = _pieces(arrays, "concatenate")
@@ -117,15 +136,20 @@ def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     return _stack(*_cast(_weak(arrays), dtype), axis=axis)
 
 
-def _joined(np_fn, prepare, axis_of):
-    def fn(tup, *, dtype=None, casting="same_kind"):
+def _joined(np_fn, prepare, axis_of, keywords=True):
+    def joined(tup, *, dtype=None, casting="same_kind"):
         arrays = _pieces(tup, np_fn.__name__)
         if not any(isinstance(a, Tensor) for a in arrays):
-            if dtype is None and casting == "same_kind":     # dstack/column_stack take neither
+            if not keywords:
                 return np_fn(arrays)
             return np_fn(arrays, dtype=dtype, casting=casting)
         arrays = [prepare(a) for a in _weak(arrays)]
         return _concatenate(*_cast(arrays, dtype), axis=axis_of(arrays))
+    if keywords:
+        fn = joined
+    else:                               # dstack and column_stack take neither dtype nor casting
+        def fn(tup):
+            return joined(tup)
     fn.__name__ = np_fn.__name__
     fn.__doc__ = f"``np.{np_fn.__name__}``: reshapes plus one concatenate, so one rule each."
     return fn
@@ -139,8 +163,8 @@ def _column(a):
 vstack = _joined(np.vstack, atleast_2d, lambda arrays: 0)
 hstack = _joined(np.hstack, atleast_1d, lambda arrays: 0 if arrays and np.ndim(arrays[0]) == 1
                  else 1)
-dstack = _joined(np.dstack, atleast_3d, lambda arrays: 2)
-column_stack = _joined(np.column_stack, _column, lambda arrays: 1)
+dstack = _joined(np.dstack, atleast_3d, lambda arrays: 2, keywords=False)
+column_stack = _joined(np.column_stack, _column, lambda arrays: 1, keywords=False)
 
 
 # ------------------------------------------------------------------- split
@@ -248,66 +272,6 @@ def asarray(a, dtype=None, order=None, *, device=None, copy=None, like=None):
     return np.asarray(a, dtype=dtype, order=order, like=like, **extra)   # NumPy 1.x: no device=
 
 
-# --------------------------------------------------------------------- pad
-def _pad_width(pad_width, ndim):
-    pw = np.asarray(pad_width)
-    if pw.dtype.kind not in "iu":
-        raise ChainruleError("pad", expected="integer pad widths", actual=f"dtype {pw.dtype}",
-                             fix="pass ints, e.g. pad_width=((1, 2), (0, 0))")
-    try:
-        pw = np.broadcast_to(pw, (ndim, 2))
-    except ValueError:
-        raise ChainruleError("pad", expected=f"pad_width broadcastable to ({ndim}, 2)",
-                             actual=f"shape {pw.shape}",
-                             fix="give one (before, after) pair per axis, or one pair for all") \
-            from None
-    if (pw < 0).any():
-        raise ChainruleError("pad", expected="non-negative pad widths", actual=str(pw.tolist()),
-                             fix="to crop, slice instead: x[1:-1]")
-    return tuple((int(b), int(a)) for b, a in pw)
-
-
-def _pad_impl(array, pad_width, constant_values=0):
-    if np.ndim(array) == 0:             # nothing to pad (np.pad chokes on empty widths)
-        return np.array(array)
-    return np.pad(array, pad_width, mode="constant", constant_values=constant_values)
-
-
-_pad = Primitive("pad", _pad_impl)
-# the padding is constant: reverse = crop the gradient; forward = pad the tangent with zeros
-defvjp(_pad, lambda g, ans, array, pad_width, constant_values=0:
-       getitem(g, tuple(slice(b, b + n) for (b, _), n in zip(pad_width, _shape(array)))),
-       formulas={0: "crop"})
-defjvp(_pad, lambda t, ans, array, pad_width, constant_values=0: _pad(t, pad_width, 0))
-
-
-def pad(array, pad_width, mode="constant", **kwargs):
-    """``np.pad``, mode='constant' only; a scalar Tensor ``constant_values`` gets a gradient too."""
-    if mode != "constant":
-        if not _has_tensor(array):
-            return np.pad(array, pad_width, mode=mode, **kwargs)
-        raise ChainruleError("pad", message="only mode='constant' is differentiable",
-                             expected="mode='constant'", actual=f"mode={mode!r}",
-                             fix="pad with constants, or build the padding from slices and "
-                                 "concatenate (e.g. reflect: concatenate([x[1:2][::-1], x]))")
-    constant = kwargs.pop("constant_values", 0)
-    if kwargs:
-        raise ChainruleError("pad", expected="only constant_values= with mode='constant'",
-                             actual=f"{sorted(kwargs)}", fix="remove the other keywords")
-    if not _has_tensor(array) and not isinstance(constant, Tensor):
-        return np.pad(array, pad_width, mode="constant", constant_values=constant)
-    pw = _pad_width(pad_width, np.ndim(array))
-    if not isinstance(constant, Tensor):
-        return _pad(array, pw, constant)
-    if constant.ndim != 0:
-        raise ChainruleError("pad", message="a Tensor constant_values must be a scalar",
-                             expected="a 0-d Tensor", actual=f"shape {constant.shape}",
-                             fix="pad each side separately and concatenate, or pass plain numbers")
-    # x padded with 0, plus c times a mask of the padded border: both parts differentiable
-    border = np.pad(np.zeros(np.shape(array), _dtype(constant)), pw, constant_values=1)
-    return _pad(array, pw, 0) + constant * border
-
-
 # -------------------------------------------------------------------- diff
 def _diff_vjp(g, ans, a, n=1, axis=-1):
     """Adjoint of n forward differences: (-1)^n diff(g zero-padded by n on both sides, n)."""
@@ -316,9 +280,10 @@ def _diff_vjp(g, ans, a, n=1, axis=-1):
         return g
     if shape[axis] < n:                 # the output is empty: nothing flows back
         return np.zeros(shape, _dtype(g))
+    from .padding import pad_linear      # padding builds on this module: import on use
     widths = [(0, 0)] * len(shape)
     widths[axis % len(shape)] = (n, n)
-    return _diff(_pad(g, tuple(widths), 0), n, axis) * ((-1) ** n)
+    return _diff(pad_linear(g, tuple(widths), "constant"), n, axis) * ((-1) ** n)
 
 
 _diff = Primitive("diff", lambda a, n=1, axis=-1: np.diff(a, n=n, axis=axis))
@@ -331,6 +296,8 @@ def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
     pieces = [prepend, a, append]
     if not any(isinstance(p, Tensor) for p in pieces):
         return np.diff(a, n=n, axis=axis, prepend=prepend, append=append)
+    if n == 0:                          # as NumPy: the input itself, prepend/append unused
+        return a
     if n < 0:
         raise ValueError(f"order must be non-negative but got {n!r}")
     if np.ndim(a) == 0:
@@ -354,6 +321,6 @@ def _broadcast(p, shape):
 
 _ops = dict(concatenate=concatenate, stack=stack, vstack=vstack, hstack=hstack, dstack=dstack,
             column_stack=column_stack, split=split, array_split=array_split, array=array,
-            asarray=asarray, pad=pad, diff=diff, copy=copy)
+            asarray=asarray, diff=diff, copy=copy)
 globals().update(_ops)
 __all__ = sorted(_ops)

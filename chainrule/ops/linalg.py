@@ -10,12 +10,13 @@ written with these same primitives, they can be differentiated again.
 Decompositions (inv, solve, eigh, svd, ...) live in decompositions.py, det and
 slogdet in determinants.py; both are re-exported at the bottom of this module.
 """
+import operator
 import string
 from functools import lru_cache
 
 import numpy as np
 
-from ..core.errors import ChainruleError, describe
+from ..core.errors import ChainruleError
 from ..core.primitive import (Primitive, _dtype, _shape, astype, defjvp, defjvp_argnum, defvjp,
                               defvjp_argnum)
 from ..core.tensor import Tensor
@@ -225,13 +226,14 @@ def _einsum_vjp(argnum, g, ans, subscripts, *operands, optimize=False):
             args.append(np.ones(n, dtype=dtype))
             have.add(c)
         letters.append(c)
-    return _einsum(",".join(in_specs) + "->" + "".join(letters), *args, optimize=optimize)
+    return _einsum(",".join(in_specs) + "->" + "".join(letters), *args,
+                   optimize=_rule_path(optimize))
 
 
 def _einsum_jvp(argnum, t, ans, subscripts, *operands, optimize=False):
     ops = list(operands)
     ops[argnum - 1] = t
-    return _einsum(subscripts, *ops, optimize=optimize)
+    return _einsum(subscripts, *ops, optimize=optimize)   # the same operands: the same path
 
 
 _einsum = Primitive(
@@ -243,25 +245,65 @@ defvjp_argnum(_einsum, _einsum_vjp, formulas={
 defjvp_argnum(_einsum, _einsum_jvp)
 
 
-def einsum(subscripts, *operands, out=None, optimize=False, dtype=None, order="K",
-           casting="safe"):
-    """np.einsum, differentiable in every operand (subscripts string form only)."""
-    if not isinstance(subscripts, str):
-        raise ChainruleError("einsum", message="only the subscripts-string form is supported",
-                             expected="einsum('ij,jk->ik', a, b)",
-                             actual=f"first argument {describe(subscripts)}",
-                             fix="write the subscripts as a string")
-    if not any(isinstance(x, Tensor) for x in operands):
-        return np.einsum(subscripts, *operands, out=out, optimize=optimize, dtype=dtype,
-                         order=order, casting=casting)
+def _sublist_letters(sub):
+    """NumPy's sublist labels as subscript letters: 0-25 -> A-Z, 26-51 -> a-z, ... -> '...'."""
+    out = []
+    for label in sub:
+        if label is Ellipsis:
+            out.append("...")
+            continue
+        try:
+            k = operator.index(label)
+        except TypeError:
+            raise TypeError("For this input type lists must contain either int or Ellipsis") \
+                from None
+        if not 0 <= k < 52:
+            raise ValueError(f"subscript is not within the valid range [0, 52), got {k}")
+        out.append(_LETTERS[26:][k] if k < 26 else _LETTERS[:26][k - 26])
+    return "".join(out)
+
+
+def _subscripts(operands):
+    """(subscripts string, operands) from either of einsum's call forms."""
+    if isinstance(operands[0], str):
+        return operands[0], operands[1:]
+    arrays, subs = operands[0::2], operands[1::2]
+    out = None
+    if len(operands) % 2:                       # a trailing output sublist
+        arrays, out = arrays[:-1], operands[-1]
+    spec = ",".join(_sublist_letters(s) for s in subs)
+    return (spec if out is None else spec + "->" + _sublist_letters(out)), arrays
+
+
+def _rule_path(optimize):
+    """An explicit contraction path fits only the original operands; the rules' own einsums
+    have others, so they let NumPy choose (greedy)."""
+    return "greedy" if isinstance(optimize, (list, tuple)) else optimize
+
+
+def einsum(*operands, out=None, optimize=False, **kwargs):
+    """np.einsum, differentiable in every operand: the subscripts form and the sublist form
+    (``einsum(a, [0, 1], b, [1, 2], [0, 2])``), every ``optimize=`` NumPy takes (False,
+    True, 'greedy', 'optimal', or a path from np.einsum_path)."""
+    if not any(isinstance(x, Tensor) for x in operands):        # plain arrays: NumPy itself
+        return np.einsum(*operands, out=out, optimize=optimize, **kwargs)
     if out is not None:
-        raise ChainruleError("einsum", message="out= cannot be recorded for gradients",
+        raise ChainruleError("einsum", message="out= cannot write into an array while recording",
                              expected="out=None", actual="an output array",
-                             fix="assign the result instead: y = cnp.einsum(...)")
-    if dtype is not None:            # NumPy computes in dtype: cast the operands first
-        operands = [astype(x, np.dtype(dtype)) if isinstance(x, Tensor) else
-                    np.asarray(x, dtype=dtype) for x in operands]
-    return _einsum(subscripts, *operands, optimize=optimize)
+                             fix="assign the result instead: y = einsum(...)")
+    subscripts, arrays = _subscripts(operands)
+    dtype, casting = kwargs.pop("dtype", None), kwargs.pop("casting", "safe")
+    kwargs.pop("order", None)                       # memory layout only
+    if kwargs:
+        raise TypeError(f"einsum() got unexpected keyword arguments {sorted(kwargs)}")
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+        for a in arrays:
+            if not np.can_cast(_dtype(a), dtype, casting=casting):
+                raise TypeError(f"einsum: cannot cast operand of dtype {_dtype(a)} to {dtype} "
+                                f"with casting={casting!r}")
+        arrays = [astype(a, dtype) if _dtype(a) != dtype else a for a in arrays]
+    return _einsum(subscripts, *arrays, optimize=optimize)
 
 
 _ops["einsum"] = einsum

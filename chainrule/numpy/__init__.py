@@ -12,6 +12,7 @@ from ..ops.construction import *  # noqa: F401,F403
 from ..ops.elementwise import *  # noqa: F401,F403
 from ..ops.indexing import *  # noqa: F401,F403
 from ..ops.linalg import *  # noqa: F401,F403
+from ..ops.polynomial import *  # noqa: F401,F403
 from ..ops.reductions import *  # noqa: F401,F403
 from ..ops.shape import *  # noqa: F401,F403
 from ..ops.vectors import *  # noqa: F401,F403

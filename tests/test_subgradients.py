@@ -167,3 +167,47 @@ def test_unwrap_at_a_jump_is_one():
 def test_trim_zeros_kept_entries_one_trimmed_zero():
     g = cr.grad(lambda a: cnp.sum(cnp.trim_zeros(a)))(np.array([0.0, 2.0, 0.0, 3.0, 0.0]))
     np.testing.assert_array_equal(g, [0.0, 1.0, 1.0, 1.0, 0.0])
+# ------------------------------------ linear algebra, polynomials, the user's functions
+def test_vector_and_matrix_norms_follow_norm():
+    la = cnp.linalg
+    np.testing.assert_array_equal(cr.grad(la.vector_norm)(np.zeros(3)), np.zeros(3))
+    np.testing.assert_array_equal(cr.grad(la.matrix_norm)(np.zeros((2, 2))), np.zeros((2, 2)))
+    g = cr.grad(lambda x: la.vector_norm(x, ord=np.inf))(np.array([2.0, -2.0, 1.0]))
+    np.testing.assert_allclose(g, [0.5, -0.5, 0.0])
+    g = cr.grad(lambda x: la.matrix_norm(x, ord=2))(np.diag([3.0, 3.0]))
+    np.testing.assert_allclose(g, np.eye(2) / 2, atol=1e-12)
+
+
+def test_cond_at_tied_singular_values_splits_evenly():
+    g = cr.grad(cnp.linalg.cond)(np.diag([2.0, 2.0, 1.0]))
+    # d(s_max/s_min) = ∂s_max/s_min − s_max·∂s_min/s_min², each tie split 1/k
+    np.testing.assert_allclose(g, np.diag([0.5, 0.5, -2.0]), atol=1e-12)
+    with pytest.raises(cr.ChainruleError, match="infinite"):
+        cr.grad(cnp.linalg.cond)(np.diag([1.0, 0.0]))
+
+
+def test_lstsq_and_polyfit_at_rank_deficiency():
+    a, b = np.array([[1.0, 2.0], [2.0, 4.0], [0.0, 0.0]]), np.array([1.0, 2.0, 3.0])
+    with pytest.raises(cr.ChainruleError, match="rank"):
+        cr.grad(lambda m: cnp.sum(cnp.linalg.lstsq(m, b)[0]))(a)
+    g = cr.grad(lambda y: cnp.sum(cnp.linalg.lstsq(a, y)[0]))(b)
+    np.testing.assert_allclose(g, np.linalg.pinv(a).T @ np.ones(2), atol=1e-12)
+    x, y = np.array([0.0, 0.0, 1.0, 1.0]), np.array([1.0, 2.0, 0.0, 1.0])
+    with pytest.raises(cr.ChainruleError, match="rank"):
+        cr.grad(lambda t: cnp.sum(cnp.polyfit(t, y, 2)))(x)
+    with pytest.warns(np.exceptions.RankWarning):
+        g = cr.grad(lambda t: cnp.sum(cnp.polyfit(x, t, 2)))(y)
+    assert np.all(np.isfinite(g))
+
+
+def test_polymul_refuses_a_leading_zero():
+    with pytest.raises(cr.ChainruleError, match="leading zero"):
+        cr.grad(lambda p: cnp.sum(cnp.polymul(p, np.array([1.0, 2.0]))))(np.array([0.0, 1.0]))
+
+
+def test_piecewise_on_a_boundary_takes_the_selected_piece():
+    absolute = lambda x: cnp.piecewise(x, [x < 0, x >= 0], [lambda v: -v, lambda v: v])
+    assert d(absolute, 0.0) == 1.0                     # x >= 0 holds at 0: that piece's slope
+    assert d(absolute, -1.0) == -1.0 and d(absolute, 2.0) == 1.0
+    other = lambda x: cnp.piecewise(x, [x <= 0, x > 0], [lambda v: -v, lambda v: v])
+    assert d(other, 0.0) == -1.0

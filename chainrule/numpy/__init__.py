@@ -17,9 +17,12 @@ from ..ops.elementwise import *  # noqa: F401,F403
 from ..ops.indexing import *  # noqa: F401,F403
 from ..ops.linalg import *  # noqa: F401,F403
 from ..ops.padding import *  # noqa: F401,F403
+from ..ops.polynomial import *  # noqa: F401,F403
 from ..ops.reductions import *  # noqa: F401,F403
 from ..ops.shape import *  # noqa: F401,F403
 from ..ops.signal import *  # noqa: F401,F403
+from ..ops.user_functions import *  # noqa: F401,F403
+from ..ops.vectors import *  # noqa: F401,F403
 from . import linalg  # noqa: F401
 from . import dispatch as _dispatch
 from . import signatures as _signatures

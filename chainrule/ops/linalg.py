@@ -329,17 +329,65 @@ defvjp_argnum(kron, _kron_vjp,
 defjvp(kron, lambda t, ans, a, b: kron(t, b), lambda t, ans, a, b: kron(a, t))
 
 
+def _chain_order(shapes):
+    """split[i][j]: where the cheapest product of matrices i..j splits (matrix-chain DP,
+    first minimum on ties, as NumPy's multi_dot chooses)."""
+    n = len(shapes)
+    dims = [shapes[0][0]] + [s[1] for s in shapes]
+    cost = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j] = None
+            for k in range(i, j):
+                c = cost[i][k] + cost[k + 1][j] + dims[i] * dims[k + 1] * dims[j + 1]
+                if cost[i][j] is None or c < cost[i][j]:
+                    cost[i][j], split[i][j] = c, k
+    return split
+
+
+def _chain(arrays, split, i, j):
+    if i == j:
+        return arrays[i]
+    k = split[i][j]
+    return dot(_chain(arrays, split, i, k), _chain(arrays, split, k + 1, j))
+
+
 def multi_dot(arrays, *, out=None):
-    """np.linalg.multi_dot as a chain of dots, left to right."""
+    """np.linalg.multi_dot: dots in the cheapest order, the one NumPy picks (so the values
+    round the same way); 1-D ends are a row and a column vector, as in NumPy."""
+    arrays = list(arrays)
+    if not any(isinstance(a, Tensor) for a in arrays):
+        return np.linalg.multi_dot(arrays, out=out)
     if out is not None:
         raise ChainruleError("linalg.multi_dot", message="out= cannot be recorded for gradients",
                              expected="out=None", actual="an output array",
                              fix="assign the result instead: y = cnp.linalg.multi_dot(...)")
-    arrays = list(arrays)
-    out = arrays[0]
-    for x in arrays[1:]:
-        out = dot(out, x)
-    return out
+    n = len(arrays)
+    if n < 2:
+        raise ValueError("Expecting at least two arrays.")
+    if n == 2:
+        return dot(arrays[0], arrays[1])
+    first, last = _ndim(arrays[0]), _ndim(arrays[-1])
+    if first == 1:
+        arrays[0] = reshape(arrays[0], (1, -1))
+    if last == 1:                   # a transposed row, as NumPy makes it (BLAS sees its layout)
+        arrays[-1] = _T(reshape(arrays[-1], (1, -1)))
+    bad = [k for k, a in enumerate(arrays) if _ndim(a) != 2]
+    if bad:
+        raise np.linalg.LinAlgError(f"{_ndim(arrays[bad[0]])}-dimensional array given. "
+                                    "Array must be two-dimensional")
+    shapes = [_shape(a) for a in arrays]
+    if n == 3:      # NumPy's rule for three: compare the two costs directly
+        (p, q), (r, s) = shapes[0], shapes[2]
+        split = [[0, 0, 1 if p * r * (q + s) < q * s * (p + r) else 0], [0, 0, 1]]
+    else:
+        split = _chain_order(shapes)
+    r = _chain(arrays, split, 0, n - 1)
+    if first == 1 and last == 1:
+        return reshape(r, ())
+    return reshape(r, (-1,)) if first == 1 or last == 1 else r
 
 
 _ops["multi_dot"] = multi_dot

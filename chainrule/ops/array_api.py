@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from .assembly import matrix_transpose  # noqa: F401  (the same as np.matrix_transpose)
 from .decompositions import svdvals as _svdvals
 from .linalg import matmul as _matmul
 from .linalg import outer as _outer
@@ -102,16 +103,6 @@ def matmul(x1, x2, /):
 
 def tensordot(x1, x2, /, *, axes=2):
     return _tensordot(x1, x2, axes)
-
-
-def matrix_transpose(x, /):
-    """The last two axes swapped."""
-    if not _has_tensor(x):
-        return _la.matrix_transpose(x)
-    x = _array(x)
-    if x.ndim < 2:
-        raise ValueError(f"Input array must be at least 2-dimensional, but it is {x.ndim}")
-    return swapaxes(x, -1, -2)
 
 
 def vecdot(x1, x2, /, *, axis=-1):

@@ -55,14 +55,15 @@ class GradCheckReport:
 
 
 def _f64(x):
+    """float64, or complex128 for complex values (checked along real and imaginary directions)."""
     if isinstance(x, Tensor):
         x = x.data
-    return np.array(x, dtype=np.float64)
+    return np.array(x, dtype=np.complex128 if np.iscomplexobj(x) else np.float64)
 
 
 def _out_leaves(y):
     leaves, _ = flatten(y)
-    return [np.asarray(_plain(v), dtype=np.float64) for v in leaves]
+    return [_f64(_plain(v)) for v in leaves]
 
 
 def _plain(v):
@@ -70,7 +71,22 @@ def _plain(v):
 
 
 def _inner(us, ys):
-    return float(sum(np.sum(u * y) for u, y in zip(us, ys)))
+    """<u, y> = Re Σ u·y: the pairing under which vjp is the transpose of jvp (JAX's)."""
+    return float(sum(np.real(np.sum(u * y)) for u, y in zip(us, ys)))
+
+
+def _random_like(x, rng):
+    """A random direction (or weighting): complex for complex ``x``."""
+    r = rng.standard_normal(x.shape)
+    return r + 1j * rng.standard_normal(x.shape) if np.iscomplexobj(x) else r
+
+
+def _directions(x, rng):
+    """(label, v): one random real direction, and for a complex argument an imaginary one."""
+    out = [("", rng.standard_normal(x.shape))]
+    if np.iscomplexobj(x):
+        out.append((" [imag]", 1j * rng.standard_normal(x.shape)))
+    return out
 
 
 def check_grad(f, *args, order=2, modes=("fwd", "rev"), eps=1e-6, rtol=1e-5, atol=1e-7,
@@ -107,10 +123,8 @@ def _kinks(f, args):
 
 def _check(f, args, max_order, order, path, modes, eps, rtol, atol, rng, report, raise_on_fail):
     y0 = _out_leaves(f(*args))
-    us = [rng.standard_normal(y.shape) for y in y0]
-    for k, x in enumerate(args):
-        v = rng.standard_normal(x.shape)
-
+    us = [_random_like(y, rng) for y in y0]
+    for k, x, (label, v) in [(k, x, d) for k, x in enumerate(args) for d in _directions(x, rng)]:
         def along(s, k=k, v=v):
             a = list(args)
             a[k] = args[k] + s * v
@@ -122,17 +136,17 @@ def _check(f, args, max_order, order, path, modes, eps, rtol, atol, rng, report,
                 _, pull = vjp(f, *args)
                 cot = unflatten(flatten(f(*args))[1], us) if len(us) != 1 else us[0]
                 g = pull(cot)[k]
-                analytic = float(np.sum(np.asarray(_plain(g)) * v))
+                analytic = float(np.real(np.sum(np.asarray(_plain(g)) * v)))
             else:
                 tangents = tuple(v if j == k else np.zeros_like(a) for j, a in enumerate(args))
                 _, t = jvp(f, tuple(args), tangents)
                 analytic = _inner(us, _out_leaves(t))
             ok = abs(numeric - analytic) <= atol + rtol * max(abs(numeric), abs(analytic))
-            name = f"{mode}-over-{path}" if path else mode
+            name = (f"{mode}-over-{path}" if path else mode) + label
             report.rows.append((order, name, k, numeric, analytic, ok))
             if not ok and raise_on_fail:
                 raise GradCheckError(_explain_failure(f, args, k, us, mode, order, name, numeric,
-                                                      analytic, eps))
+                                                      analytic, eps, 1j if label else 1.0))
     if order < max_order:
         for mode in modes:
             df = _derivative_function(f, args, us, mode, rng)
@@ -149,14 +163,14 @@ def _derivative_function(f, args, us, mode, rng):
             cot = unflatten(flatten(y)[1], us) if len(us) != 1 else us[0]
             return pull(cot)
         return df
-    vs = tuple(rng.standard_normal(a.shape) for a in args)
+    vs = tuple(_random_like(a, rng) for a in args)
 
     def df(*a):
         return jvp(f, tuple(a), vs)[1]
     return df
 
 
-def _explain_failure(f, args, k, us, mode, order, name, numeric, analytic, eps):
+def _explain_failure(f, args, k, us, mode, order, name, numeric, analytic, eps, unit=1.0):
     msg = [f"check_grad: {name} derivative (order {order}) with respect to argument {k} "
            f"disagrees with finite differences",
            f"  Expected (central differences): {numeric:.10g}",
@@ -165,11 +179,11 @@ def _explain_failure(f, args, k, us, mode, order, name, numeric, analytic, eps):
         x = args[k]
         _, pull = vjp(f, *args)
         cot = unflatten(flatten(f(*args))[1], us) if len(us) != 1 else us[0]
-        g = np.asarray(_plain(pull(cot)[k]), dtype=np.float64).reshape(-1)
+        g = np.real(np.asarray(_plain(pull(cot)[k])) * unit).reshape(-1)
         worst, worst_err, worst_num = None, -1.0, 0.0
         for j in range(min(x.size, 2000)):
-            e = np.zeros(x.size)
-            e[j] = eps
+            e = np.zeros(x.size, dtype=x.dtype)
+            e[j] = eps * unit
             a_plus, a_minus = list(args), list(args)
             a_plus[k] = x + e.reshape(x.shape)
             a_minus[k] = x - e.reshape(x.shape)

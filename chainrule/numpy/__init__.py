@@ -8,6 +8,7 @@ creation such as ``zeros`` or ``arange``) are NumPy's own.
 import numpy as _np
 
 from ..core.primitive import astype as _astype
+from ..ops.complex import *  # noqa: F401,F403
 from ..ops.construction import *  # noqa: F401,F403
 from ..ops.elementwise import *  # noqa: F401,F403
 from ..ops.indexing import *  # noqa: F401,F403

@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from ..core.errors import ChainruleError
-from ..core.primitive import Primitive, defjvp, defvjp
+from ..core.primitive import Primitive, _dtype, conj, defjvp, defvjp
 from ..core.tensor import Tensor
 from .elementwise import abs as _abs
 from .elementwise import exp, power, sign, where
@@ -149,9 +149,14 @@ def _prod_others(x, axes):
 
 
 # ------------------------------------------------------------ local slopes
+def _conj(x):
+    """The conjugate for complex x (a real-valued function's derivative 2∂f/∂z), else x itself."""
+    return conj(x) if _dtype(x).kind == "c" else x
+
+
 def _dvar(a, x, axes, kw):
     n = _count(x.shape, axes) - kw.get("ddof", 0)
-    return (x - mean(x, axis=axes, keepdims=True)) * (2.0 / n if n > 0 else np.nan)
+    return _conj(x - mean(x, axis=axes, keepdims=True)) * (2.0 / n if n > 0 else np.nan)
 
 
 def _constant(xv, axes):
@@ -165,7 +170,8 @@ def _dstd(a, x, axes, kw):
         return 0.0
     const = _constant(xv, axes) | (_val(a) == 0)
     n = _count(x.shape, axes) - kw.get("ddof", 0)
-    return where(const, 0.0, (x - mean(x, axis=axes, keepdims=True)) / (n * where(const, 1.0, a)))
+    return where(const, 0.0, _conj(x - mean(x, axis=axes, keepdims=True)) /
+                 (n * where(const, 1.0, a)))
 
 
 def _shift(x, axis):
@@ -417,7 +423,7 @@ def _norm_rule(v, ans, x, *a, reverse, **k):
     kw = _kw(_NORM, a, k)
     ord, keepdims = kw.get("ord"), kw.get("keepdims", False)
     kind, axes = _norm_axes(x.ndim, ord, kw.get("axis"))
-    d = _dnorm(_keep(ans, x.shape, axes, keepdims), x, ord, kind, axes)
+    d = _conj(_dnorm(_keep(ans, x.shape, axes, keepdims), x, ord, kind, axes))
     if reverse:
         return _expand(v, x.shape, axes, keepdims) * d
     return sum(v * d, axis=axes, keepdims=keepdims)

@@ -10,12 +10,13 @@ import numpy as _np
 from ..core.primitive import astype as _astype
 from ..ops.complex import *  # noqa: F401,F403
 from ..ops.construction import *  # noqa: F401,F403
+from ..ops.eig import *  # noqa: F401,F403
 from ..ops.elementwise import *  # noqa: F401,F403
 from ..ops.indexing import *  # noqa: F401,F403
 from ..ops.linalg import *  # noqa: F401,F403
 from ..ops.reductions import *  # noqa: F401,F403
 from ..ops.shape import *  # noqa: F401,F403
-from . import linalg  # noqa: F401
+from . import fft, linalg  # noqa: F401
 from . import dispatch as _dispatch
 from .dispatch import HANDLED_FUNCTIONS, UFUNCS  # noqa: F401
 

@@ -2,6 +2,7 @@
 import numpy as _np
 
 from ..ops.linalg import *  # noqa: F401,F403
+from ..ops.eig import eig, eigvals  # noqa: F401
 from ..ops.reductions import norm  # noqa: F401
 
 

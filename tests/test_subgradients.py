@@ -111,3 +111,15 @@ def test_every_table_row_has_a_test():
     source = Path(__file__).read_text()
     missing = [n for n in names if n.split(".")[-1] not in source]
     assert not missing, f"rows without a test: {missing}"
+
+
+# ------------------------------------------------------------- complex z (issue 10)
+def test_complex_abs_sign_angle_at_zero_are_zero():
+    z = np.array([0j, 1 + 1j])
+    for f in (cnp.abs, cnp.sign, cnp.angle):
+        g = cr.grad(lambda a: cnp.sum(cnp.real(f(a))))(z)
+        assert g[0] == 0 and np.isfinite(g).all()
+        _, t = cr.jvp(f, (z,), (np.array([1 + 1j, 0j]),))
+        assert t[0] == 0
+    assert np.isclose(cr.grad(lambda a: cnp.abs(a))(3 + 4j), (3 - 4j) / 5)   # z̄/|z| elsewhere
+

@@ -419,6 +419,34 @@ def test_complex64_stays_single_precision():
     assert cr.grad(lambda m: cnp.abs(cnp.linalg.det(m)))(a).dtype == np.complex64
 
 
+SINGLE = {
+    "eigh": lambda a: cnp.linalg.eigh(a)[0], "eigh_v": lambda a: cnp.abs(cnp.linalg.eigh(a)[1]),
+    "cholesky": cnp.linalg.cholesky, "svd": lambda a: cnp.abs(cnp.linalg.svd(a)[0]),
+    "qr": lambda a: cnp.linalg.qr(a)[1], "pinv": cnp.linalg.pinv,
+    "eig": lambda a: cnp.linalg.eig(a)[1], "eigvals": cnp.linalg.eigvals,
+    "slogdet": lambda a: cnp.linalg.slogdet(a)[0], "nuc": lambda a: cnp.linalg.norm(a, "nuc"),
+    "var": cnp.var, "angle": cnp.angle, "sign": cnp.sign, "fft2": cnp.fft.fft2,
+    "irfft": cnp.fft.irfft, "hfft": cnp.fft.hfft, "roots": lambda a: cnp.roots(a[0]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SINGLE))
+def test_complex64_rules_stay_single_precision(name):
+    rng = np.random.default_rng(0)
+    a = crandn(rng, 3, 3)
+    a = (a @ a.conj().T + 3 * np.eye(3)).astype(np.complex64)
+    f = SINGLE[name]
+    t = cr.tensor(a, requires_grad=True)
+    y = f(t)
+    plain = f(a)
+    assert y.dtype == (plain[0] if isinstance(plain, tuple) else plain).dtype
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # no ComplexWarning, no float64 detour
+        cnp.sum(cnp.abs(y) ** 2).backward()
+        _, tan = cr.jvp(f, (a,), (a,))
+    assert t.grad.dtype == np.complex64 and tan.dtype == y.dtype
+
+
 def test_real_input_gets_the_real_part_of_the_gradient():
     f = lambda x: cnp.abs(cnp.exp(1j * x) + 2.0) ** 2     # noqa: E731
     g = cr.grad(f)(0.7)

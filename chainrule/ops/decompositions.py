@@ -72,6 +72,11 @@ def _sym(x):
     return 0.5 * (x + _H(x))
 
 
+def _eye_like(x, n):
+    """The identity in x's real precision (float32 for complex64)."""
+    return np.eye(n, dtype=np.finfo(_dtype(x)).dtype)
+
+
 def _transposed(adjoint):
     """JAX's reverse rule from a textbook adjoint: g -> conj(adjoint(conj(g)))."""
     def rule(g, ans, *args, **kw):
@@ -119,7 +124,7 @@ def _mirror(a, upper=False):
     """The symmetric (Hermitian) matrix NumPy factors: the lower (or upper) triangle of a,
     mirrored; of a complex diagonal NumPy reads the real part only."""
     n = _shape(a)[-1]
-    dtype = _dtype(a) if _dtype(a).kind == "f" else np.float64
+    dtype = np.finfo(_dtype(a)).dtype if _dtype(a).kind in "fc" else np.float64
     keep, strict = np.tri(n, n, 0, dtype=dtype), np.tri(n, n, -1, dtype=dtype)
     if upper:
         keep, strict = keep.T, strict.T
@@ -355,7 +360,7 @@ def _svd_u_vjp(g, u, a):
     j = f * ug
     m = (j + _H(j)) * _row(s)
     if _complex(u):      # the phase of each pair (uᵢ, vᵢ) is put on uᵢ: see _svd_u_jvp
-        m = m + _i_imag(_diag(ug) / s)[..., None] * np.eye(_shape(s)[-1])
+        m = m + _i_imag(_diag(ug) / s)[..., None] * np.eye(_shape(s)[-1], dtype=_dtype(s))
     r = matmul(u, matmul(m, vh))
     if _shape(u)[-2] > _shape(u)[-1]:                      # the part of g outside span(U)
         r = r + matmul((g - matmul(u, ug)) * _row(1.0 / s), vh)
@@ -490,7 +495,7 @@ def _qr_back(q, r, a, gq, gr):
         z = z - matmul(gr, _H(r))
     w = _lower(z - _H(z))
     if _complex(q) and not isinstance(z, float):   # R's diagonal stays real: a phase term
-        w = w + _i_imag(_diag(z))[..., None] * np.eye(_shape(r)[-2])
+        w = w + _i_imag(_diag(z))[..., None] * _eye_like(r, _shape(r)[-2])
     x = matmul(q, w) if gq is None else gq + matmul(q, w - qg)
     x = _rdiv(x, u, transposed=True)
     if e is not None:
@@ -506,7 +511,7 @@ def _qr_omega(t, q, r, a):
     low = _lower(c)
     om = low - _H(low)
     if _complex(c):          # R's diagonal stays real, so Ω's imaginary diagonal is C's
-        om = om + _i_imag(_diag(c))[..., None] * np.eye(_shape(c)[-1])
+        om = om + _i_imag(_diag(c))[..., None] * _eye_like(c, _shape(c)[-1])
     return tx, u, c, om
 
 

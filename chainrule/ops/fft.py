@@ -106,6 +106,11 @@ def _prepare(name, a, out):
     return _nested_stack(a) if _has_tensor(a) else None
 
 
+def _numpy(np_fn, a, params, out):
+    """NumPy's own transform on plain input (``out=`` only where given: NumPy 1 has none)."""
+    return np_fn(a, *params) if out is None else np_fn(a, *params, out=out)
+
+
 def _check_norm(norm):
     if norm not in _SWAP:
         raise ValueError(f'Invalid norm value {norm}; should be "backward", "ortho" or '
@@ -126,7 +131,7 @@ def _one_axis(name, np_fn, op, default=lambda m: m):
     def fn(a, n=None, axis=-1, norm=None, out=None):
         t = _prepare(name, a, out)
         if t is None:
-            return np_fn(a, n, axis, norm, out)
+            return _numpy(np_fn, a, (n, axis, norm), out)
         return op(t, _length(t, n, axis, default), axis, _check_norm(norm))
     fn.__name__ = name
     fn.__doc__ = np_fn.__doc__
@@ -143,7 +148,7 @@ def hfft(a, n=None, axis=-1, norm=None, out=None):
     """``np.fft.hfft``: irfft of the conjugate, with the opposite scaling (as NumPy does it)."""
     t = _prepare("hfft", a, out)
     if t is None:
-        return np.fft.hfft(a, n, axis, norm, out)
+        return _numpy(np.fft.hfft, a, (n, axis, norm), out)
     n = _length(t, n, axis, lambda m: 2 * (m - 1))
     return _irfft(conj(t), n, axis, _SWAP[_check_norm(norm)])
 
@@ -152,7 +157,7 @@ def ihfft(a, n=None, axis=-1, norm=None, out=None):
     """``np.fft.ihfft``: the conjugate of rfft, with the opposite scaling."""
     t = _prepare("ihfft", a, out)
     if t is None:
-        return np.fft.ihfft(a, n, axis, norm, out)
+        return _numpy(np.fft.ihfft, a, (n, axis, norm), out)
     n = _length(t, n, axis, lambda m: m)
     return conj(_rfft(t, n, axis, _SWAP[_check_norm(norm)]))
 
@@ -182,7 +187,7 @@ def _many_axes(name, np_fn, kind, default_axes=None):
     def fn(a, s=None, axes=default_axes, norm=None, out=None):
         t = _prepare(name, a, out)
         if t is None:
-            return np_fn(a, s, axes, norm, out)
+            return _numpy(np_fn, a, (s, axes, norm), out)
         norm = _check_norm(norm)
         s, axes = _cook(t, s, axes, invreal=kind == "irfft")
         if not axes and kind in ("fft", "ifft"):

@@ -1,7 +1,6 @@
 """Cases for numpy.fft: shapes, axes, lengths (cropping and zero-padding) and every norm drawn
 by Hypothesis; real and complex inputs (complex ones are checked along real and imaginary
 directions)."""
-import numpy as np
 from hypothesis import strategies as st
 
 import chainrule.numpy as cnp

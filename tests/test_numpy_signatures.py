@@ -66,7 +66,7 @@ KEYWORD_CALLS = {     # name: (positional arguments; the first is the one differ
     "diagonal": (M,), "expand_dims": (M, 0), "squeeze": (M[None],), "swapaxes": (M, 0, 1),
     "transpose": (M,), "moveaxis": (M, 0, 1), "repeat": (M, 2), "roll": (M, 1), "flip": (M,),
     "tril": (M,), "triu": (M,), "tile": (M, 2), "nan_to_num": (M,), "rot90": (M,),
-    "round": (M,), "around": (M,), "sinc": (M,), "broadcast_to": (V, (2, 3)), "reshape": (M, (9,)),
+    "round": (M,), "around": (M,), "sinc": (M,), "real": (M,), "imag": (M * (1 + 1j),), "broadcast_to": (V, (2, 3)), "reshape": (M, (9,)),
     "linalg.norm": (M,), "linalg.det": (M,), "linalg.inv": (SPD,), "linalg.solve": (SPD, V),
     "argmax": None, "argmin": None, "all": None, "any": None, "count_nonzero": None,
     "argsort": None, "zeros_like": None, "ones_like": None,   # no gradient: nothing to record

@@ -211,3 +211,15 @@ def test_piecewise_on_a_boundary_takes_the_selected_piece():
     assert d(absolute, -1.0) == -1.0 and d(absolute, 2.0) == 1.0
     other = lambda x: cnp.piecewise(x, [x <= 0, x > 0], [lambda v: -v, lambda v: v])
     assert d(other, 0.0) == -1.0
+
+
+# ------------------------------------------------------------- complex z (issue 10)
+def test_complex_abs_sign_angle_at_zero_are_zero():
+    z = np.array([0j, 1 + 1j])
+    for f in (cnp.abs, cnp.sign, cnp.angle):
+        g = cr.grad(lambda a: cnp.sum(cnp.real(f(a))))(z)
+        assert g[0] == 0 and np.isfinite(g).all()
+        _, t = cr.jvp(f, (z,), (np.array([1 + 1j, 0j]),))
+        assert t[0] == 0
+    assert np.isclose(cr.grad(lambda a: cnp.abs(a))(3 + 4j), (3 - 4j) / 5)   # z̄/|z| elsewhere
+

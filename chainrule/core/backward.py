@@ -14,7 +14,7 @@ import numpy as np
 from . import state
 from .anomaly import check_gradient
 from .errors import ChainruleError, ChainruleTypeError, describe
-from .primitive import Primitive, fit_grad
+from .primitive import Primitive, _dtype, conj, fit_grad
 from .tensor import Tensor, has_open_level
 
 # Observers of the backward pass (explain.trace, explain.kinks, anomaly mode) are called as
@@ -121,23 +121,38 @@ def backward(out, gradient=None, retain_graph=None, create_graph=False):
                 "and do not compute under no_grad()")
     if retain_graph is None:
         retain_graph = create_graph
-    seed = _seed(out, gradient)
+    seed = _torch_convention(_seed(out, gradient))
     if create_graph and not isinstance(seed, Tensor):
         seed = Tensor(seed)
-    retained = [] if not create_graph else None
+    retained = []
     grads = run_backward(out, seed, create_graph=create_graph, free=not retain_graph,
                          retained=retained)
     if create_graph:
-        for t, g in grads:
+        for t, g in grads + retained:
+            g = _torch_convention(g)
             t.grad = g if t.grad is None else t.grad + g
         return
     # a rule may hand the same array to several inputs (x + y), or pass the seed straight
     # through: no two .grad attributes, nor a .grad and the seed, may share memory, since
     # optimizers update them in place
-    values = [g.data if isinstance(g, Tensor) else g for _, g in grads + retained]
+    values = [_torch_convention(g.data if isinstance(g, Tensor) else g)
+              for _, g in grads + retained]
     values = hand_over(values, taken=(gradient,))
     for (t, _), g in zip(grads + retained, values):
         t.grad = g if t.grad is None else t.grad + g
+
+
+def _torch_convention(g):
+    """A complex gradient as PyTorch hands it over: the conjugate of the rules' (JAX's) cotangent.
+
+    The rules compute cotangents in JAX's convention (the transpose of the derivative, no
+    conjugation); PyTorch's ``.grad`` is their conjugate, the direction of steepest ascent
+    of a real loss, so ``z -= lr * z.grad`` descends.  Applied once at the seed and once at
+    the hand-over; real gradients pass untouched (docs/autodiff.md, "Complex numbers").
+    """
+    if g is None or _dtype(g).kind != "c":
+        return g
+    return conj(g) if isinstance(g, Tensor) else np.conjugate(g)
 
 
 def _root(a):
@@ -400,8 +415,8 @@ def check_scalar_output(out, op):
         raise ChainruleTypeError(
             op, message="the function's output is complex, and a complex number has no gradient",
             expected="a real scalar output (as in JAX and autograd)", actual=describe(data),
-            fix="return a real number, e.g. cnp.abs(z) ** 2 or the real part; for the derivative "
-                "of a complex function use chainrule.jvp or chainrule.vjp")
+            fix="return a real number, e.g. cnp.abs(z) ** 2 or the real part; for f'(z) of a "
+                "holomorphic f pass holomorphic=True; otherwise use chainrule.jvp or chainrule.vjp")
     if data.size != 1:
         raise ChainruleTypeError(
             op, message="the function must return a scalar",

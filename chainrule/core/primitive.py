@@ -379,6 +379,14 @@ def _dtype(x):
 
 
 # ------------------------------------- the primitives the engine itself needs
+def _astype(x, dtype):
+    """A cast; complex to real keeps the real part (as a real input's cotangent is), silently."""
+    x = np.asarray(x)
+    if x.dtype.kind == "c" and np.dtype(dtype).kind != "c":
+        x = x.real
+    return x.astype(dtype)
+
+
 def _sum_to(x, shape):
     """Sum ``x`` over the axes that broadcasting added or stretched, giving ``shape``."""
     x = np.asarray(x)
@@ -396,7 +404,10 @@ def _sum_to(x, shape):
 identity = Primitive("identity", lambda x: x)
 sum_to = Primitive("sum_to", _sum_to)
 broadcast_to = Primitive("broadcast_to", lambda x, shape: np.broadcast_to(x, shape))
-astype = Primitive("astype", lambda x, dtype: np.asarray(x).astype(dtype))
+astype = Primitive("astype", lambda x, dtype: _astype(x, dtype))
+# complex conjugation: the engine hands Tensor.backward()'s gradients over in PyTorch's
+# convention (the conjugate of the JAX-convention cotangent the rules compute; docs/autodiff.md)
+conj = Primitive("conjugate", np.conjugate)
 
 defvjp(identity, lambda g, ans, x: g)
 defjvp(identity, lambda t, ans, x: t)
@@ -406,3 +417,5 @@ defvjp(broadcast_to, lambda g, ans, x, shape: sum_to(g, _shape(x)))
 defjvp(broadcast_to, lambda t, ans, x, shape: broadcast_to(t, shape))
 defvjp(astype, lambda g, ans, x, dtype: astype(g, _dtype(x)))
 defjvp(astype, lambda t, ans, x, dtype: astype(t, dtype))
+defvjp(conj, lambda g, ans, x, **kw: conj(g))   # conj is R-linear: its transpose is itself
+defjvp(conj, lambda t, ans, x, **kw: conj(t))

@@ -317,6 +317,8 @@ def _install_methods():
     T.flatten = lambda self: cnp.reshape(self, (-1,))
     T.ravel = T.flatten
     T.mT = property(lambda self: cnp.swapaxes(self, -1, -2))
+    T.real = property(lambda self: cnp.real(self), doc="the real part (differentiable)")
+    T.imag = property(lambda self: cnp.imag(self), doc="the imaginary part (differentiable)")
 
 
 def _method(fn):
@@ -330,8 +332,8 @@ def _method(fn):
 METHODS = ("sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "cumprod", "argmax",
            "argmin", "all", "any", "squeeze", "swapaxes", "clip", "exp", "log", "sqrt", "abs",
            "sin", "cos", "tan", "tanh", "square", "dot", "round", "repeat", "trace",
-           "diagonal", "sigmoid", "relu", "softmax", "log_softmax", "softplus", "leaky_relu",
-           "logsumexp", "norm", "expand_dims", "sort", "argsort", "nonzero", "copy")
+           "diagonal", "conj", "conjugate", "sigmoid", "relu", "softmax", "log_softmax",
+           "softplus", "leaky_relu", "logsumexp", "norm", "expand_dims", "sort", "argsort", "nonzero", "copy")
 NN_METHODS = ("sigmoid", "relu", "softmax", "log_softmax", "softplus", "leaky_relu")
 
 

@@ -155,9 +155,45 @@ def _argnums_tuple(argnums, nargs, op):
     return single, tuple(a % nargs for a in nums)
 
 
+# ------------------------------------------------------- complex dtypes (JAX's rules)
+def _dtype_of(x):
+    return (x.data if isinstance(x, Tensor) else np.asarray(x)).dtype
+
+
+def _need_complex(op, what, x, holomorphic=True):
+    """``holomorphic=True`` needs complex inputs and outputs, as in JAX."""
+    if _dtype_of(x).kind != "c":
+        raise ChainruleTypeError(
+            op, message=f"with holomorphic=True the {what} must be complex",
+            expected=f"complex {what}s (the derivative f'(z) of a holomorphic f)",
+            actual=describe(x.data if isinstance(x, Tensor) else np.asarray(x)),
+            fix=f"pass complex values (e.g. x + 0j), or drop holomorphic=True"
+                f"{' for a real output' if what == 'output' else ''}")
+
+
+def _refuse_complex(op, what, x, fix):
+    """A complex value where only a real one has a meaning without holomorphic=True."""
+    if _dtype_of(x).kind == "c":
+        raise ChainruleTypeError(
+            op, message=f"the {what} is complex", expected=f"a real {what}",
+            actual=describe(x.data if isinstance(x, Tensor) else np.asarray(x)), fix=fix)
+
+
+def _holomorphic_seed(out, op):
+    """The cotangent 1 of a complex scalar output: its vjp is f'(z) for a holomorphic f."""
+    _need_complex(op, "output", out)
+    data = out.data if isinstance(out, Tensor) else np.asarray(out)
+    if data.size != 1:
+        check_scalar_output(np.real(data), op)     # the usual "must return a scalar" error
+    return np.ones(data.shape, data.dtype)
+
+
 # --------------------------------------------------------------------- grad
-def value_and_grad(fun, argnums=0, has_aux=False):
-    """Return f(x) and its gradient with respect to the ``argnums`` arguments."""
+def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
+    """Return f(x) and its gradient with respect to the ``argnums`` arguments.
+
+    With ``holomorphic=True`` (complex inputs, a complex output) the gradient is f'(z).
+    """
     @functools.wraps(fun)
     def wrapped(*args, **kwargs):
         single, nums = _argnums_tuple(argnums, len(args), "grad")
@@ -167,6 +203,9 @@ def value_and_grad(fun, argnums=0, has_aux=False):
         for n in nums:
             leaves, treedef = flatten(args[n])
             wrapped_leaves = [_wrap_leaf(x, "grad") for x in leaves]
+            if holomorphic:
+                for w in wrapped_leaves:
+                    _need_complex("grad", "input", w)
             leaves_per_arg[n], defs[n], originals[n] = wrapped_leaves, treedef, leaves
             flat_inputs.extend(wrapped_leaves)
             owners.extend([n] * len(leaves))
@@ -183,10 +222,12 @@ def value_and_grad(fun, argnums=0, has_aux=False):
                 out, aux = result
             else:
                 out, aux = result, None
-            check_scalar_output(out, "grad")
+            seed = _holomorphic_seed(out, "grad") if holomorphic else None
+            if not holomorphic:
+                check_scalar_output(out, "grad")
             out_t = _out_value(out)
             missing = []
-            grads = grad_of(out_t, flat_inputs, op="grad", missing=missing)
+            grads = grad_of(out_t, flat_inputs, seed=seed, op="grad", missing=missing)
         if not getattr(fun, "_derivative", False):   # a derivative may well be constant
             _warn_unused("grad", missing, owners)
         _release(flat_inputs)
@@ -211,9 +252,9 @@ def _first_plain(originals, nums):
     return leaves[0] if leaves else 0.0
 
 
-def grad(fun, argnums=0, has_aux=False):
+def grad(fun, argnums=0, has_aux=False, holomorphic=False):
     """The gradient of a scalar function, as a function (``jax.grad``)."""
-    vg = value_and_grad(fun, argnums, has_aux)
+    vg = value_and_grad(fun, argnums, has_aux, holomorphic)
 
     @functools.wraps(fun)
     def wrapped(*args, **kwargs):
@@ -258,6 +299,9 @@ def vjp(fun, *primals, has_aux=False):
                                  actual=f"{len(ct_leaves)}", fix="pass one array per output")
         total, unreached = None, set(range(len(flat)))
         for o, c in zip(out_ts, ct_leaves):
+            if o.dtype.kind != "c":
+                _refuse_complex("vjp pullback", "cotangent of a real output", c,
+                                "pass a real cotangent (the imaginary part would be dropped)")
             c = c if isinstance(c, Tensor) else np.asarray(c, dtype=o.dtype)
             if np.shape(c) != o.shape:
                 raise ChainruleError("vjp pullback", message="cotangent has the wrong shape",
@@ -316,6 +360,9 @@ def jvp(fun, primals, tangents, has_aux=False):
                                          expected=f"shape {xv.shape}", actual=describe(np.asarray(v)
                                          if not isinstance(v, Tensor) else v),
                                          fix="give each primal a tangent of its own shape")
+                if xv.dtype.kind != "c":
+                    _refuse_complex("jvp", "tangent of a real primal", v,
+                                    "pass a real tangent, or make the primal complex (x + 0j)")
                 if not isinstance(v, Tensor):
                     given.append(v)
                     v = np.asarray(v, dtype=xv.dtype)
@@ -359,8 +406,11 @@ def _single_array_fun(fun, args, argnum, op):
     return f, x, xv
 
 
-def jacobian(fun, argnums=0, mode="rev"):
-    """The Jacobian d fun / d x, shaped ``out.shape + x.shape``; ``mode`` 'rev' (jacrev) or 'fwd' (jacfwd)."""
+def jacobian(fun, argnums=0, mode="rev", holomorphic=False):
+    """The Jacobian d fun / d x, shaped ``out.shape + x.shape``; ``mode`` 'rev' (jacrev) or 'fwd' (jacfwd).
+
+    As in JAX, complex inputs (fwd) or outputs (rev) need ``holomorphic=True``.
+    """
     if mode not in ("rev", "fwd"):
         raise ChainruleError("jacobian", expected="mode='rev' or mode='fwd'", actual=repr(mode),
                              fix="rev is cheaper for few outputs, fwd for few inputs")
@@ -368,16 +418,17 @@ def jacobian(fun, argnums=0, mode="rev"):
     @functools.wraps(fun)
     def wrapped(*args):
         if not isinstance(argnums, int):
-            return tuple(jacobian(fun, a, mode)(*args) for a in argnums)
+            return tuple(jacobian(fun, a, mode, holomorphic)(*args) for a in argnums)
         with quiet_unused():            # a zero row or column is an ordinary Jacobian entry
-            return _jacobian(fun, args, argnums, mode)
+            return _jacobian(fun, args, argnums, mode, holomorphic)
     wrapped._derivative = True     # its output is a derivative of fun's
     return wrapped
 
 
-def _jacobian(fun, args, argnum, mode):
+def _jacobian(fun, args, argnum, mode, holomorphic=False):
     """One argument's Jacobian: a jvp per input element (fwd) or a pullback per output element."""
     f, x, xv = _single_array_fun(fun, args, argnum, "jacobian")
+    _jacobian_dtypes(mode, holomorphic, xv, None)
     n = xv.size
     if mode == "fwd":
         cols = []
@@ -389,16 +440,32 @@ def _jacobian(fun, args, argnum, mode):
             cols.append(t)
         if out is None:
             out = f(x)
+        _jacobian_dtypes(mode, holomorphic, None, out)
         oshape = np.shape(out.data if isinstance(out, Tensor) else out)
         return _stack_last(cols, oshape, xv.shape)
     out, pull = vjp(f, x)
     o = out.data if isinstance(out, Tensor) else np.asarray(out)
+    _jacobian_dtypes(mode, holomorphic, None, o)
     rows = []
     for i in range(o.size):
         e = np.zeros(o.size, dtype=o.dtype)
         e[i] = 1
         rows.append(pull(e.reshape(o.shape))[0])
     return _stack_first(rows, o.shape, xv.shape)
+
+
+def _jacobian_dtypes(mode, holomorphic, x, out):
+    """JAX's rules: jacfwd of a complex input and jacrev of a complex output need holomorphic."""
+    op = "jacfwd" if mode == "fwd" else "jacrev"
+    for what, v in (("input", x), ("output", out)):
+        if v is None:
+            continue
+        if holomorphic:
+            _need_complex(op, what, v)
+        elif (what == "input") == (mode == "fwd"):
+            direct = "jvp" if mode == "fwd" else "vjp"
+            _refuse_complex(op, what, v, "pass holomorphic=True for a holomorphic function; "
+                                         f"otherwise use chainrule.{direct} directly")
 
 
 def _stack_first(rows, oshape, xshape):
@@ -421,13 +488,20 @@ def _stack_last(cols, oshape, xshape):
     return st.reshape(oshape + xshape)
 
 
-jacrev = functools.partial(jacobian, mode="rev")
-jacfwd = functools.partial(jacobian, mode="fwd")
+def jacrev(fun, argnums=0, holomorphic=False):
+    """The Jacobian by reverse mode (one pullback per output element)."""
+    return jacobian(fun, argnums, "rev", holomorphic)
 
 
-def hessian(fun, argnums=0):
+def jacfwd(fun, argnums=0, holomorphic=False):
+    """The Jacobian by forward mode (one jvp per input element)."""
+    return jacobian(fun, argnums, "fwd", holomorphic)
+
+
+def hessian(fun, argnums=0, holomorphic=False):
     """The Hessian of a scalar function: forward-over-reverse (jacfwd of grad)."""
-    return jacobian(grad(fun, argnums), argnums, mode="fwd")
+    return jacobian(grad(fun, argnums, holomorphic=holomorphic), argnums, mode="fwd",
+                    holomorphic=holomorphic)
 
 
 def hvp(fun, primals, tangents):

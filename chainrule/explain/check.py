@@ -86,9 +86,10 @@ class _Settings:
 
 
 def _f64(x):
+    """float64, or complex128 for complex values (checked along real and imaginary directions)."""
     if isinstance(x, Tensor):
         x = x.data
-    return np.array(x, dtype=np.float64)
+    return np.array(x, dtype=np.complex128 if np.iscomplexobj(x) else np.float64)
 
 
 def _plain(v):
@@ -99,17 +100,29 @@ def _out_leaves(y):
     return [np.asarray(_plain(v)) for v in flatten(y)[0]]
 
 
+def _wide(y):
+    y = np.asarray(y)
+    return y.astype(np.complex128 if y.dtype.kind == "c" else np.float64, copy=False)
+
+
 def _inner(us, ys):
-    return float(sum(np.sum(u * np.asarray(y, dtype=np.float64)) for u, y in zip(us, ys)))
+    """<u, y> = Re Σ u·y: the pairing under which vjp is the transpose of jvp (JAX's)."""
+    return float(sum(np.real(np.sum(u * _wide(y))) for u, y in zip(us, ys)))
 
 
 def _magnitude(us, ys):
-    return float(sum(np.sum(np.abs(u) * np.abs(np.asarray(y, dtype=np.float64)))
-                     for u, y in zip(us, ys)))
+    return float(sum(np.sum(np.abs(u) * np.abs(_wide(y))) for u, y in zip(us, ys)))
+
+
+def _weights(rng, y):
+    """A random output weighting u: complex for a complex output."""
+    r = rng.standard_normal(y.shape)
+    return r + 1j * rng.standard_normal(y.shape) if y.dtype.kind == "c" else r
 
 
 def _scale(x):
     """Each element's magnitude as a power of two (1 at 0 and at non-finite values)."""
+    x = np.abs(x)
     m, e = np.frexp(x)
     return np.where(np.isfinite(x) & (x != 0), np.ldexp(1.0, e - 1), 1.0)
 
@@ -120,6 +133,14 @@ def _direction(rng, x):
     v = np.sign(v + (v == 0)) * np.clip(np.abs(v), 0.25, 2.0)
     m, e = np.frexp(v)
     return np.ldexp(np.round(np.ldexp(m, 8)), e - 8) * _scale(x)
+
+
+def _directions(rng, x):
+    """(label, unit, d): a real direction, and for a complex argument an imaginary one too."""
+    out = [("", 1.0, _direction(rng, x))]
+    if np.iscomplexobj(x):
+        out.append((" [imag]", 1j, 1j * _direction(rng, x)))
+    return out
 
 
 def _steps(eps, ys):
@@ -235,23 +256,22 @@ def _cotangent(f, args, us):
 def _check(f, args, order, path, cfg, report, raise_on_fail):
     y0 = _out_leaves(f(*args))
     h0, ulp = _steps(cfg.eps, y0)
-    us = [cfg.rng.standard_normal(y.shape) for y in y0]
-    for k, x in enumerate(args):
-        d = _direction(cfg.rng, x)
+    us = [_weights(cfg.rng, y) for y in y0]
+    for k, label, unit, d in [(k,) + t for k, x in enumerate(args) for t in _directions(cfg.rng, x)]:
         line = _Line(f, args, k, d, us, ulp)
         for mode in cfg.modes:
             if mode == "rev":
                 g = vjp(f, *args)[1](_cotangent(f, args, us))[k]
-                analytic = float(np.sum(np.asarray(_plain(g), dtype=np.float64) * d))
+                analytic = float(np.real(np.sum(_wide(_plain(g)) * d)))
             else:
                 tangents = tuple(d if j == k else np.zeros_like(a) for j, a in enumerate(args))
                 analytic = _inner(us, _out_leaves(jvp(f, tuple(args), tangents)[1]))
             numeric, bound, ok = line.estimate(h0, analytic, cfg)
-            name = f"{mode}-over-{path}" if path else mode
+            name = (f"{mode}-over-{path}" if path else mode) + label
             report.rows.append((order, name, k, numeric, analytic, ok))
             if not ok and raise_on_fail:
                 raise GradCheckError(_explain_failure(f, args, k, us, ulp, h0, cfg, order, name,
-                                                      numeric, analytic))
+                                                      numeric, analytic, unit))
     if order < cfg.max_order:
         for mode in cfg.modes:
             df = _derivative_function(f, args, us, mode, cfg.rng)
@@ -265,7 +285,8 @@ def _derivative_function(f, args, us, mode, rng):
         def df(*a):
             return vjp(f, *a)[1](_cotangent(f, a, us))
         return df
-    ds = tuple(_direction(rng, a) for a in args)
+    ds = tuple(_direction(rng, a) + (1j * _direction(rng, a) if np.iscomplexobj(a) else 0)
+               for a in args)
 
     def df(*a):
         return jvp(f, tuple(a), ds)[1]
@@ -277,20 +298,20 @@ def element_name(index, shape):
     return f"element [{', '.join(str(int(i)) for i in index)}]" if len(shape) else "the scalar"
 
 
-def _explain_failure(f, args, k, us, ulp, h0, cfg, order, name, numeric, analytic):
+def _explain_failure(f, args, k, us, ulp, h0, cfg, order, name, numeric, analytic, unit=1.0):
     msg = [f"check_grad: {name} derivative (order {order}) with respect to argument {k} "
            f"disagrees with finite differences",
            f"  Expected (central differences): {numeric:.10g}",
            f"  Actual   (chainrule):          {analytic:.10g}"]
     x = args[k]
     if order == 1 and x.size:
-        g = np.asarray(_plain(vjp(f, *args)[1](_cotangent(f, args, us))[k]),
-                       dtype=np.float64).reshape(-1)
+        g = np.real(_wide(_plain(vjp(f, *args)[1](_cotangent(f, args, us))[k])) * unit
+                    ).reshape(-1)
         scale = _scale(x).reshape(-1)
         worst, worst_err, worst_num = 0, -1.0, 0.0
         for j in range(min(x.size, 2000)):       # one element at a time, first step only
-            e = np.zeros(x.size)
-            e[j] = scale[j]
+            e = np.zeros(x.size, dtype=x.dtype)
+            e[j] = scale[j] * unit
             num, noise = _Line(f, args, k, e.reshape(x.shape), us, ulp).central(h0)
             err = abs(num - g[j] * scale[j]) / (noise + cfg.rtol * max(abs(num), 1e-300))
             if err > worst_err:

@@ -12,7 +12,9 @@ import numpy as _np
 from ..core.primitive import astype as _astype
 from ..core.tensor import Tensor as _Tensor
 from ..ops.assembly import *  # noqa: F401,F403
+from ..ops.complex import *  # noqa: F401,F403
 from ..ops.construction import *  # noqa: F401,F403
+from ..ops.eig import *  # noqa: F401,F403
 from ..ops.elementwise import *  # noqa: F401,F403
 from ..ops.indexing import *  # noqa: F401,F403
 from ..ops.linalg import *  # noqa: F401,F403
@@ -23,7 +25,7 @@ from ..ops.shape import *  # noqa: F401,F403
 from ..ops.signal import *  # noqa: F401,F403
 from ..ops.user_functions import *  # noqa: F401,F403
 from ..ops.vectors import *  # noqa: F401,F403
-from . import linalg  # noqa: F401
+from . import fft, linalg  # noqa: F401
 from . import dispatch as _dispatch
 from . import signatures as _signatures
 from .dispatch import HANDLED_FUNCTIONS, UFUNCS  # noqa: F401

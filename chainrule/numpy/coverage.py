@@ -58,7 +58,7 @@ _NO_DERIVATIVE = {
     "reads raw memory (buffers, DLPack), which has no graph": "np.frombuffer np.from_dlpack",
     "np.matrix is deprecated by NumPy; use 2-D arrays": "np.asmatrix np.bmat",
     "piecewise constant: the derivative is 0 wherever it exists (chainrule returns 0)": """
-        np.floor np.ceil np.trunc np.rint np.sign np.round np.around np.floor_divide np.fix
+        np.floor np.ceil np.trunc np.rint np.round np.around np.floor_divide np.fix
         np.spacing np.signbit np.heaviside""",
     "comparisons and logic: boolean results": """
         np.greater np.greater_equal np.less np.less_equal np.equal np.not_equal np.logical_and
@@ -72,15 +72,6 @@ _NO_DERIVATIVE = {
 # reason -> names that have a derivative chainrule does not compute yet.  When you implement
 # one, delete its name here (the coverage test says so) and add cases in tests/coverage_cases.
 _NOT_YET_GROUPS = {
-    # --- complex numbers and numpy.fft
-    "complex numbers are not supported yet": """
-        np.angle np.conj np.conjugate np.real np.imag np.real_if_close np.sort_complex
-        np.linalg.eig np.linalg.eigvals np.roots""",
-    "numpy.fft is not implemented yet": """
-        np.fft.fft np.fft.ifft np.fft.rfft np.fft.irfft np.fft.hfft np.fft.ihfft np.fft.fft2
-        np.fft.ifft2 np.fft.rfft2 np.fft.irfft2 np.fft.fftn np.fft.ifftn np.fft.rfftn
-        np.fft.irfftn np.fft.fftshift np.fft.ifftshift""",
-
     # --- elementwise, statistics, selection
     "an alias (NumPy 2 name) not yet wired to chainrule's function": """
         np.acos np.acosh np.asin np.asinh np.atan np.atan2 np.atanh np.pow""",

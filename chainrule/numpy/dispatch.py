@@ -27,7 +27,7 @@ def build():
     Called once when chainrule.numpy is imported, so threads never see a half-built table.
     """
     cnp = _namespace()
-    for space, mine in ((np, cnp), (np.linalg, cnp.linalg)):
+    for space, mine in ((np, cnp), (np.linalg, cnp.linalg), (np.fft, cnp.fft)):
         for name, fn in vars(mine).items():
             if name.startswith("_") or not callable(fn):
                 continue

@@ -15,13 +15,22 @@ eigh, eigvalsh and cholesky read one triangle of A, as NumPy does (``UPLO``,
 ``upper``): the matrix factored is that triangle mirrored, a linear function
 of A, so the gradient lands on that triangle only and the values equal
 NumPy's for every input, symmetric or not.
+
+Complex matrices: the rules are written for the complex case, in the conjugate
+transpose ``_H`` (which is ``_T`` for real arrays).  Reverse rules compute JAX's
+convention, ``conj(adjoint(conj(g)))`` of the textbook adjoint ``adjoint`` (see
+ops/complex.py); for real arrays every ``_c`` is the identity.  Eigen- and
+singular vectors of complex matrices are unique only up to a phase per vector:
+only functions of them that do not depend on it have a derivative (eigh's
+reverse rule checks that), and forward rules give the vectors' tangent in one
+smooth choice of phases, not necessarily NumPy's.
 """
 from collections import namedtuple
 
 import numpy as np
 
 from ..core.errors import ChainruleError, describe
-from ..core.primitive import Primitive, _dtype, _shape, defjvp, defvjp, defvjp_argnum
+from ..core.primitive import Primitive, _dtype, _shape, conj, defjvp, defvjp, defvjp_argnum
 from ..core.tensor import Tensor
 from .linalg import _T, _einsum, _sum, matmul
 from .shape import reshape
@@ -46,8 +55,41 @@ def _col(v):
     return reshape(v, _shape(v) + (1,))
 
 
+def _complex(x):
+    return _dtype(x).kind == "c"
+
+
+def _c(x):
+    """conj(x) for complex x, else x itself (no graph node, no copy)."""
+    return conj(x) if _complex(x) else x
+
+
+def _H(x):
+    """The conjugate transpose of the last two axes (the transpose for real arrays)."""
+    return _c(_T(x))
+
+
 def _sym(x):
-    return 0.5 * (x + _T(x))
+    """The Hermitian (for real arrays: symmetric) part of x."""
+    return 0.5 * (x + _H(x))
+
+
+def _eye_like(x, n):
+    """The identity in x's real precision (float32 for complex64)."""
+    return np.eye(n, dtype=np.finfo(_dtype(x)).dtype)
+
+
+def _transposed(adjoint):
+    """JAX's reverse rule from a textbook adjoint: g -> conj(adjoint(conj(g)))."""
+    def rule(g, ans, *args, **kw):
+        return _c(adjoint(_c(g), ans, *args, **kw))
+    return rule
+
+
+def _i_imag(x):
+    """i·Im(x): the part of a (complex) diagonal that a phase change of the vectors moves."""
+    from .complex import imag
+    return 1j * imag(x)
 
 
 def _trace(x):
@@ -81,12 +123,17 @@ def _square(name, a):
 
 
 def _mirror(a, upper=False):
-    """The symmetric matrix NumPy factors: the lower (or upper) triangle of a, mirrored."""
+    """The symmetric (Hermitian) matrix NumPy factors: the lower (or upper) triangle of a,
+    mirrored; of a complex diagonal NumPy reads the real part only."""
     n = _shape(a)[-1]
-    dtype = _dtype(a) if _dtype(a).kind == "f" else np.float64
+    dtype = np.finfo(_dtype(a)).dtype if _dtype(a).kind in "fc" else np.float64
     keep, strict = np.tri(n, n, 0, dtype=dtype), np.tri(n, n, -1, dtype=dtype)
     if upper:
         keep, strict = keep.T, strict.T
+    if _complex(a):
+        from .complex import real
+        eye = np.eye(n, dtype=dtype)
+        return a * strict + _H(a * strict) + real(a * eye)
     return a * keep + _T(a * strict)
 
 
@@ -154,14 +201,19 @@ def _phi(n, dtype):
     return np.tri(n, n, -1, dtype=dtype) + 0.5 * np.eye(n, dtype=dtype)
 
 
+def _phi_of(L):
+    return _phi(_shape(L)[-1], np.finfo(_dtype(L)).dtype)      # real, also for complex L
+
+
+@_transposed
 def _cholesky_vjp(g, L, a):
-    Li, phi = inv(L), _phi(_shape(L)[-1], _dtype(L))
-    return _sym(matmul(_T(Li), matmul(phi * matmul(_T(L), g), Li)))
+    Li, phi = inv(L), _phi_of(L)
+    return _sym(matmul(_H(Li), matmul(phi * matmul(_H(L), g), Li)))
 
 
 def _cholesky_jvp(t, L, a):
-    Li, phi = inv(L), _phi(_shape(L)[-1], _dtype(L))
-    return matmul(L, phi * matmul(Li, matmul(_sym(t), _T(Li))))
+    Li, phi = inv(L), _phi_of(L)
+    return matmul(L, phi * matmul(Li, matmul(_sym(t), _H(Li))))
 
 
 _cholesky = _square_op("cholesky", np.linalg.cholesky)      # of a symmetric (mirrored) matrix
@@ -175,28 +227,53 @@ def cholesky(a, upper=False):
         return np.linalg.cholesky(a, upper=upper) if not _NUMPY1 else np.linalg.cholesky(a)
     _square("cholesky", a)
     L = _cholesky(_mirror(a, upper))
-    return _T(L) if upper else L
+    return _H(L) if upper else L
 
 
 # --------------------------------------------------------------------- eigh
+@_transposed
 def _eigh_w_vjp(g, w, a):
     v = _eigh_v(a)
-    return matmul(v * _row(g), _T(v))
+    return matmul(v * _row(g), _H(v))
 
 
 def _eigh_w_jvp(t, w, a):
     v = _eigh_v(a)
-    return _sum(v * matmul(_sym(t), v), -2)                # diag(Vᵀ·dA·V)
+    return _sum(_c(v) * matmul(_sym(t), v), -2)            # diag(Vᴴ·dA·V)
 
 
 def _eigh_v_vjp(g, v, a):
+    if _complex(v) and _plain(g, v):
+        _check_phase_invariant("eigh", np.einsum("...ij,...ij->...j", v, g))
+    return _eigh_v_adjoint(g, v, a)
+
+
+@_transposed
+def _eigh_v_adjoint(g, v, a):
     f = _gaps(_eigh_w(a))
-    return _sym(matmul(v, matmul(f * matmul(_T(v), g), _T(v))))
+    return _sym(matmul(v, matmul(f * matmul(_H(v), g), _H(v))))
 
 
 def _eigh_v_jvp(t, v, a):
     f = _gaps(_eigh_w(a))
-    return matmul(v, f * matmul(_T(v), matmul(_sym(t), v)))
+    return matmul(v, f * matmul(_H(v), matmul(_sym(t), v)))
+
+
+def _check_phase_invariant(op, vg):
+    """Refuse a loss that depends on the arbitrary phase of complex eigenvectors.
+
+    Turning vector j by e^{iφ} changes the loss by −φ·Im(vⱼᵀgⱼ): unless that is 0 there is
+    no derivative (NumPy's choice of phase is not a smooth function of the matrix).
+    """
+    scale = 1.0 + np.max(np.abs(vg), initial=0.0)
+    if np.max(np.abs(np.imag(vg)), initial=0.0) > 1e-6 * scale:
+        raise ChainruleError(
+            f"linalg.{op}", message="the loss depends on the phase of complex eigenvectors, "
+                                    "which has no derivative",
+            expected="a function of the eigenvectors unchanged by v -> v·e^(iφ) "
+                     "(e.g. |v|², v·vᴴ, or the eigenvalues)",
+            actual=f"Im(vᵀ·g) up to {np.max(np.abs(np.imag(vg))):.3g} per vector",
+            fix="use a phase-invariant function of the eigenvectors")
 
 
 # of a symmetric (mirrored) matrix, so the rules may assume symmetry
@@ -238,52 +315,64 @@ def _svd_parts(a):
     return u, s, vh, _gaps(s * s)                          # F = 1/(sⱼ² − sᵢ²)
 
 
+def _diag(x):
+    return _einsum("...ii->...i", x)
+
+
+@_transposed
 def _svd_u_vjp(g, u, a):
     _, s, vh, f = _svd_parts(a)
-    j = f * matmul(_T(u), g)
-    r = matmul(u, matmul((j + _T(j)) * _row(s), vh))
+    ug = matmul(_H(u), g)
+    j = f * ug
+    m = (j + _H(j)) * _row(s)
+    if _complex(u):      # the phase of each pair (uᵢ, vᵢ) is put on uᵢ: see _svd_u_jvp
+        m = m + _i_imag(_diag(ug) / s)[..., None] * np.eye(_shape(s)[-1], dtype=_dtype(s))
+    r = matmul(u, matmul(m, vh))
     if _shape(u)[-2] > _shape(u)[-1]:                      # the part of g outside span(U)
-        r = r + matmul((g - matmul(u, matmul(_T(u), g))) * _row(1.0 / s), vh)
+        r = r + matmul((g - matmul(u, ug)) * _row(1.0 / s), vh)
     return r
 
 
+@_transposed
 def _svd_vh_vjp(g, vh, a):
     u, s, _, f = _svd_parts(a)
-    k = f * matmul(vh, _T(g))
-    r = matmul(u, matmul(_col(s) * (k + _T(k)), vh))
+    k = f * matmul(vh, _H(g))
+    r = matmul(u, matmul(_col(s) * (k + _H(k)), vh))
     if _shape(vh)[-1] > _shape(vh)[-2]:                    # the part of g outside span(V)
-        r = r + matmul(u * _row(1.0 / s), g - matmul(matmul(g, _T(vh)), vh))
+        r = r + matmul(u * _row(1.0 / s), g - matmul(matmul(g, _H(vh)), vh))
     return r
 
 
 def _svd_dp(t, u, vh):
-    return matmul(_T(u), matmul(t, _T(vh)))               # Uᵀ·dA·V
+    return matmul(_H(u), matmul(t, _H(vh)))               # Uᴴ·dA·V
 
 
 def _svd_u_jvp(t, u, a):
     _, s, vh, f = _svd_parts(a)
     dp = _svd_dp(t, u, vh)
-    r = matmul(u, f * (dp * _row(s) + _col(s) * _T(dp)))
+    r = matmul(u, f * (dp * _row(s) + _col(s) * _H(dp)))
+    if _complex(dp):     # Im diag(Uᴴ dA V) turns uᵢ against vᵢ: keep vᵢ's phase, turn uᵢ
+        r = r + u * _row(_i_imag(_diag(dp)) / s)
     if _shape(u)[-2] > _shape(u)[-1]:
-        r = r + (matmul(t, _T(vh)) - matmul(u, dp)) * _row(1.0 / s)
+        r = r + (matmul(t, _H(vh)) - matmul(u, dp)) * _row(1.0 / s)
     return r
 
 
 def _svd_vh_jvp(t, vh, a):
     u, s, _, f = _svd_parts(a)
     dp = _svd_dp(t, u, vh)
-    r = -matmul(f * (_col(s) * dp + _T(dp) * _row(s)), vh)
+    r = -matmul(f * (_col(s) * dp + _H(dp) * _row(s)), vh)
     if _shape(vh)[-1] > _shape(vh)[-2]:
-        r = r + _col(1.0 / s) * (matmul(_T(u), t) - matmul(dp, vh))
+        r = r + _col(1.0 / s) * (matmul(_H(u), t) - matmul(dp, vh))
     return r
 
 
 _svd_u = Primitive("svd_u", lambda a: np.linalg.svd(a, full_matrices=False)[0])
 _svd_s = Primitive("svd_s", lambda a: np.linalg.svd(a, compute_uv=False))
 _svd_vh = Primitive("svd_vh", lambda a: np.linalg.svd(a, full_matrices=False)[2])
-defvjp(_svd_s, lambda g, s, a: matmul(_svd_u(a) * _row(g), _svd_vh(a)),
+defvjp(_svd_s, _transposed(lambda g, s, a: matmul(_svd_u(a) * _row(g), _svd_vh(a))),
        formulas={0: "U·diag(g)·Vᵀ"})
-defjvp(_svd_s, lambda t, s, a: _sum(_svd_u(a) * matmul(t, _T(_svd_vh(a))), -2))
+defjvp(_svd_s, lambda t, s, a: _sum(_c(_svd_u(a)) * matmul(t, _H(_svd_vh(a))), -2))
 defvjp(_svd_u, _svd_u_vjp, formulas={0: "U((F∘(UᵀḠ−ḠᵀU))S)Vᵀ + (I−UUᵀ)ḠS⁻¹Vᵀ"})
 defjvp(_svd_u, _svd_u_jvp)
 defvjp(_svd_vh, _svd_vh_vjp,
@@ -312,15 +401,16 @@ def svdvals(a):
 
 
 # --------------------------------------------------------------------- pinv
+@_transposed
 def _pinv_vjp(g, p, a, **kw):
-    pt, gt = _T(p), _T(g)
+    pt, gt = _H(p), _H(g)
     r = -matmul(pt, matmul(g, pt))
     r = r + matmul(gt - matmul(a, matmul(p, gt)), matmul(p, pt))       # (I − AA⁺)gᵀA⁺A⁺ᵀ
     return r + matmul(matmul(pt, p), gt - matmul(matmul(gt, p), a))    # A⁺ᵀA⁺gᵀ(I − A⁺A)
 
 
 def _pinv_jvp(t, p, a, **kw):
-    pt, tt = _T(p), _T(t)
+    pt, tt = _H(p), _H(t)
     r = -matmul(p, matmul(t, p))
     r = r + matmul(matmul(p, pt), tt - matmul(matmul(tt, a), p))
     return r + matmul(tt - matmul(p, matmul(a, tt)), matmul(pt, p))
@@ -352,20 +442,27 @@ def _qr_block(a, r):
 
 
 def _rdiv(x, u, transposed=False):
-    """x·U⁻¹ (or x·U⁻ᵀ), by a solve instead of an inverse."""
-    return _T(solve(u if transposed else _T(u), _T(x)))
+    """x·U⁻¹ (or x·U⁻ᴴ), by a solve instead of an inverse."""
+    if transposed:
+        return _H(solve(u, _H(x)))
+    return _T(solve(_T(u), _T(x)))
 
 
 def _qr_back(q, r, a, gq, gr):
-    """Ā for Q̄ = gq, R̄ = gr (either may be None); Ā = Q·R̄ + [(Q̄ + Q·W)·U⁻ᵀ, 0]."""
+    """Ā for Q̄ = gq, R̄ = gr (either may be None); Ā = Q·R̄ + [(Q̄ + Q·W)·U⁻ᴴ, 0].
+
+    Written as the textbook adjoint (conjugate transposes); the callers conjugate around it.
+    """
     e, u = _qr_block(a, r)
     z = 0.0
     if gq is not None:
-        qg = matmul(_T(q), gq)
+        qg = matmul(_H(q), gq)
         z = qg
     if gr is not None:
-        z = z - matmul(gr, _T(r))
-    w = _lower(z - _T(z))
+        z = z - matmul(gr, _H(r))
+    w = _lower(z - _H(z))
+    if _complex(q) and not isinstance(z, float):   # R's diagonal stays real: a phase term
+        w = w + _i_imag(_diag(z))[..., None] * _eye_like(r, _shape(r)[-2])
     x = matmul(q, w) if gq is None else gq + matmul(q, w - qg)
     x = _rdiv(x, u, transposed=True)
     if e is not None:
@@ -377,9 +474,12 @@ def _qr_omega(t, q, r, a):
     """(E, U, C = Qᵀ·dX·U⁻¹, Ω = QᵀdQ): Ω is C's strict lower triangle made antisymmetric."""
     e, u = _qr_block(a, r)
     tx = t if e is None else matmul(t, e.T)
-    c = _rdiv(matmul(_T(q), tx), u)
+    c = _rdiv(matmul(_H(q), tx), u)
     low = _lower(c)
-    return tx, u, c, low - _T(low)
+    om = low - _H(low)
+    if _complex(c):          # R's diagonal stays real, so Ω's imaginary diagonal is C's
+        om = om + _i_imag(_diag(c))[..., None] * _eye_like(c, _shape(c)[-1])
+    return tx, u, c, om
 
 
 def _qr_q_jvp(t, q, a):
@@ -390,15 +490,15 @@ def _qr_q_jvp(t, q, a):
 def _qr_r_jvp(t, r, a):
     q = _qr_q(a)
     _, _, _, om = _qr_omega(t, q, r, a)
-    return matmul(_T(q), t) - matmul(om, r)
+    return matmul(_H(q), t) - matmul(om, r)
 
 
 _qr_q = Primitive("qr_q", lambda a: np.linalg.qr(a)[0])
 _qr_r = Primitive("qr_r", lambda a: np.linalg.qr(a)[1])
-defvjp(_qr_q, lambda g, q, a: _qr_back(q, _qr_r(a), a, g, None),
+defvjp(_qr_q, _transposed(lambda g, q, a: _qr_back(q, _qr_r(a), a, g, None)),
        formulas={0: "(Q̄ + Q·W)·R⁻ᵀ, W from QᵀQ̄"})
 defjvp(_qr_q, _qr_q_jvp)
-defvjp(_qr_r, lambda g, r, a: _qr_back(_qr_q(a), r, a, None, g),
+defvjp(_qr_r, _transposed(lambda g, r, a: _qr_back(_qr_q(a), r, a, None, g)),
        formulas={0: "Q·R̄ + Q·W·R⁻ᵀ, W from R̄Rᵀ"})
 defjvp(_qr_r, _qr_r_jvp)
 

@@ -32,7 +32,8 @@ import numpy as np
 from ..core.errors import ChainruleError, ChainruleLinAlgError, describe
 from ..core.primitive import Primitive, defjvp_argnum, defjvp, defvjp, defvjp_argnum
 from ..core.tensor import Tensor
-from .decompositions import SlogdetResult, _col, _plain, _square, _square_op, _trace, inv, solve
+from .decompositions import (SlogdetResult, _col, _complex, _i_imag, _plain, _square, _square_op,
+                             _trace, inv, solve)
 from .linalg import _T, _einsum
 
 _ops = {}
@@ -100,11 +101,15 @@ def _det_derivative_fn(a, *ts):
             expected=f"at most {MAX_ELEMENTS} weights (n^order per matrix)",
             actual=f"{batch} matrices of size {n}×{n}: {batch * n ** m} weights",
             fix="take fewer derivatives of det, or use slogdet (A⁻¹-based) for invertible A")
+    # A = U·S·Vᴴ and det(U(S + X)Vᴴ) = det(U)·det(Vᴴ)·det(S + X) with X = Uᴴ·T·V, so the
+    # derivatives are those of det(diag(s)) rotated; the gradient pairs with T as Σ G∘T, hence
+    # conj(U)·R·conj(Vᴴ) (for real A: U·R·Vᵀ) — det is holomorphic, so no other conjugation
     u, s, vh = np.linalg.svd(a)
-    c = np.sign(np.linalg.det(u) * np.linalg.det(vh))[..., None, None]
-    v = np.swapaxes(vh, -1, -2)
-    xs = [np.swapaxes(u, -1, -2) @ np.asarray(t) @ v for t in ts]      # Uᵀ·T·V
-    return (c * (u @ _rotated_gradient(s, xs) @ vh)).astype(dtype, copy=False)
+    c = np.linalg.det(u) * np.linalg.det(vh)
+    c = (np.sign(c) if a.dtype.kind != "c" else c)[..., None, None]
+    left, right = (np.conj(u), np.conj(vh)) if a.dtype.kind == "c" else (u, vh)
+    xs = [np.swapaxes(left, -1, -2) @ np.asarray(t) @ np.swapaxes(right, -1, -2) for t in ts]
+    return (c * (left @ _rotated_gradient(s, xs) @ right)).astype(dtype, copy=False)
 
 
 # ----------------------------------------------------------------- the family
@@ -177,11 +182,37 @@ defvjp(_logabsdet, _logabsdet_vjp, formulas={0: "g·A⁻ᵀ"})
 defjvp(_logabsdet, _logabsdet_jvp)
 
 
+def _nonzero_sign(s, a):
+    """The phase of det A, like log|det A|, has no derivative at a singular matrix (sign 0)."""
+    value = s.data if isinstance(s, Tensor) else np.asarray(s)
+    if np.any(value == 0):
+        _nonsingular(np.array(-np.inf), a)
+
+
+def _phase_vjp(g, s, a):
+    """d sign = i·sign·Im tr(A⁻¹dA): transposed, Re(i g sign)·(−i)·A⁻ᵀ."""
+    from .complex import real
+    _nonzero_sign(s, a)
+    return _col(_col(real(1j * g * s) * -1j)) * _T(inv(a))
+
+
+def _phase_jvp(t, s, a):
+    _nonzero_sign(s, a)
+    return _i_imag(_trace(solve(a, t))) * s
+
+
+_slogdet_phase = _square_op("slogdet_sign", lambda a: np.linalg.slogdet(a)[0])
+defvjp(_slogdet_phase, _phase_vjp, formulas={0: "Re(i·g·sign)·(−i)·A⁻ᵀ"})
+defjvp(_slogdet_phase, _phase_jvp)
+
+
 def slogdet(a):
-    """(sign, log|det a|); the sign is piecewise constant, so only logabsdet has a gradient."""
+    """(sign, log|det a|).  A real sign is piecewise constant (no gradient); the sign of a
+    complex matrix is the phase of its determinant, which has one."""
     if _plain(a):
         return np.linalg.slogdet(a)
-    return SlogdetResult(_slogdet_sign(a), _logabsdet(a))
+    sign = _slogdet_phase(a) if _complex(a) else _slogdet_sign(a)
+    return SlogdetResult(sign, _logabsdet(a))
 
 
 _ops["slogdet"] = slogdet

@@ -70,7 +70,8 @@ UNARY = {
     "cosh":       (np.cosh,       lambda ans, x: sinh(x),                       "sinh(x)"),
     "tanh":       (np.tanh,       lambda ans, x: 1.0 - ans * ans,               "1-tanh²(x)"),
     "arcsinh":    (np.arcsinh,    lambda ans, x: 1.0 / sqrt(x * x + 1.0),       "1/√(x²+1)"),
-    "arccosh":    (np.arccosh,    lambda ans, x: 1.0 / sqrt(x * x - 1.0),       "1/√(x²-1)"),
+    "arccosh":    (np.arccosh,    lambda ans, x: 1.0 / (sqrt(x - 1.0) * sqrt(x + 1.0)),
+                   "1/√(x²-1)"),     # √(x-1)√(x+1): the principal branch for complex x too
     "arctanh":    (np.arctanh,    Quotient(lambda ans, x: 1.0 - x * x),         "1/(1-x²)"),
     "deg2rad":    (np.deg2rad,    lambda ans, x: PI / 180.0,                    "π/180"),
     "rad2deg":    (np.rad2deg,    lambda ans, x: 180.0 / PI,                    "180/π"),

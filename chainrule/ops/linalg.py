@@ -118,10 +118,16 @@ defvjp_argnum(dot, _dot_vjp, formulas={0: "g·Bᵀ", 1: "Aᵀ·g"})
 defjvp(dot, lambda t, ans, a, b: dot(t, b), lambda t, ans, a, b: dot(a, t))
 
 # ---------------------------------------------------------- vdot, inner, outer
+def _conj(x):
+    from ..core.primitive import conj
+    return conj(x) if _dtype(x).kind == "c" else x
+
+
 vdot = _ops["vdot"] = Primitive("vdot", np.vdot, expects=(
     "two arrays with the same number of elements", "reshape one of them"))
-defvjp(vdot, lambda g, ans, a, b: g * reshape(b, _shape(a)),
-       lambda g, ans, a, b: g * reshape(a, _shape(b)), formulas={0: "g·b", 1: "g·a"})
+# vdot(a, b) = Σ conj(a)·b: in a it is conjugate-linear, so its transpose conjugates
+defvjp(vdot, lambda g, ans, a, b: _conj(g * reshape(b, _shape(a))),
+       lambda g, ans, a, b: g * _conj(reshape(a, _shape(b))), formulas={0: "g·b", 1: "g·a"})
 defjvp(vdot, lambda t, ans, a, b: vdot(t, b), lambda t, ans, a, b: vdot(a, t))
 
 

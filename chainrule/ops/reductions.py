@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from ..core.errors import ChainruleError
-from ..core.primitive import Primitive, defjvp, defvjp
+from ..core.primitive import Primitive, _dtype, conj, defjvp, defvjp
 from ..core.tensor import Tensor
 from .elementwise import abs as _abs
 from .elementwise import exp, power, sign, where
@@ -246,12 +246,17 @@ def _dextreme(a, x, axes, kw):
         return np.where(hit, 1.0 / np.where(k == 0, 1, k), 0.0).astype(_val(x).dtype)
 
 
+def _conj(x):
+    """The conjugate for complex x (a real-valued function's derivative 2∂f/∂z), else x itself."""
+    return conj(x) if _dtype(x).kind == "c" else x
+
+
 def _dvar(a, x, axes, kw):
     mask = _mask(kw, x)
     c, n = _centered(x, axes, kw, mask)
     with np.errstate(divide="ignore"):
         scale = np.where(np.asarray(n) > 0, 2.0 / np.where(np.asarray(n) > 0, n, 1), np.nan)
-    return _masked(c * scale.astype(_val(x).dtype), mask)
+    return _masked(_conj(c) * scale.astype(_val(x).dtype), mask)
 
 
 def _constant_slice(xv, axes, mask=None):
@@ -271,7 +276,7 @@ def _dstd(a, x, axes, kw):
     const = (_val(a) == 0)
     if "mean" not in kw:
         const = const | _constant_slice(xv, axes, mask)
-    return _masked(where(const, 0.0, c / (n * where(const, 1.0, a))), mask)
+    return _masked(where(const, 0.0, _conj(c) / (n * where(const, 1.0, a))), mask)
 
 
 def _shift(x, axis):
@@ -525,7 +530,7 @@ def _norm_rule(v, ans, x, *a, reverse, **k):
     kw = _kw(_NORM, a, k)
     ord, keepdims = kw.get("ord"), kw.get("keepdims", False)
     kind, axes = _norm_axes(x.ndim, ord, kw.get("axis"))
-    d = _dnorm(_keep(ans, x.shape, axes, keepdims), x, ord, kind, axes)
+    d = _conj(_dnorm(_keep(ans, x.shape, axes, keepdims), x, ord, kind, axes))
     if reverse:
         return _expand(v, x.shape, axes, keepdims) * d
     return sum(v * d, axis=axes, keepdims=keepdims)

@@ -7,6 +7,7 @@ import numpy as np
 
 from ..core.errors import ChainruleError
 from ..core.tensor import Tensor
+from .optimizers import as_real
 
 
 def _grads(params):
@@ -55,6 +56,7 @@ def clip_grad_norm_(params, max_norm, norm_type=2.0, error_if_nonfinite=False):
 def clip_grad_value_(params, clip_value):
     """Clamp every gradient element to [−clip_value, clip_value] in place."""
     for g in _grads(params):
+        g = as_real(g)                  # complex: real and imaginary parts each (as torch)
         np.clip(g, -clip_value, clip_value, out=g)
 
 

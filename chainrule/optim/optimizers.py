@@ -5,6 +5,10 @@ parameter's array directly: the update is not an operation anyone will
 differentiate, so it is not recorded.  Parameters whose ``.grad`` is None are
 skipped.  Hyper-parameters live in ``param_groups`` (a list of dicts) so a
 scheduler can change ``group['lr']`` between steps.
+
+A complex parameter is updated as its real and imaginary parts, two real numbers
+each (torch's ``view_as_real``): ``.grad`` holds PyTorch's convention, so every
+rule here descends on complex parameters unchanged (docs/autodiff.md).
 """
 from __future__ import annotations
 
@@ -20,6 +24,18 @@ from ..core.tensor import Tensor
 def _grad(p):
     g = p.grad
     return g.data if isinstance(g, Tensor) else g
+
+
+def as_real(a):
+    """A complex array as a real view of shape (..., 2) (real, imaginary), sharing memory:
+    an update written into it changes the complex array."""
+    if a.dtype.kind != "c":
+        return a
+    return a[..., None].view(np.finfo(a.dtype).dtype)
+
+
+def _state_shape(p):
+    return p.data.shape + (2,) if p.data.dtype.kind == "c" else p.data.shape
 
 
 class Optimizer:
@@ -108,7 +124,7 @@ class Optimizer:
                                          actual=f"shape {g.shape}",
                                          fix="do not assign .grad by hand with another shape")
                 state = self.state.setdefault(p, {})
-                self._update(p.data, g, state, group)
+                self._update(as_real(p.data), as_real(np.asarray(g)), state, group)
         return loss
 
     def _update(self, w, g, state, group):
@@ -151,10 +167,10 @@ class Optimizer:
             p = params[int(i)]
             s = copy.deepcopy(s)
             for k, v in s.items():
-                if isinstance(v, np.ndarray) and v.shape != p.data.shape:
+                if isinstance(v, np.ndarray) and v.shape != _state_shape(p):
                     raise ChainruleError(
                         f"{name}.load_state_dict", message=f"state {k!r} has the wrong shape",
-                        expected=f"shape {p.data.shape}", actual=f"shape {v.shape}",
+                        expected=f"shape {_state_shape(p)}", actual=f"shape {v.shape}",
                         fix="load the optimizer state saved with this model")
             new_state[p] = s
         for saved, group in zip(groups, self.param_groups):

@@ -13,7 +13,9 @@ from ..ops.elementwise import *  # noqa: F401,F403
 from ..ops.indexing import *  # noqa: F401,F403
 from ..ops.linalg import *  # noqa: F401,F403
 from ..ops.reductions import *  # noqa: F401,F403
+from ..ops.selection import *  # noqa: F401,F403
 from ..ops.shape import *  # noqa: F401,F403
+from ..ops.statistics import *  # noqa: F401,F403
 from . import linalg  # noqa: F401
 from . import dispatch as _dispatch
 from .dispatch import HANDLED_FUNCTIONS, UFUNCS  # noqa: F401

@@ -9,6 +9,8 @@ At a non-differentiable point each rule returns the minimum-norm subgradient
 (see docs/subgradients.md): abs'(0) = 0, maximum ties split 1/2 each, clip at
 a bound gives 0, hypot and arctan2 at the origin give 0.
 """
+import functools
+
 import numpy as np
 
 from ..core.errors import ChainruleError
@@ -145,9 +147,6 @@ BINARY = {
     # x moved by one ulp towards y: x plus a piecewise constant
     "nextafter": (np.nextafter, lambda ans, x, y: 1.0,
                                 lambda ans, x, y: zeros_like(ans),              ("1", "0")),
-    # x·2^n for an integer n (which has no derivative)
-    "ldexp":     (np.ldexp,     lambda ans, x, n: ldexp(ones_like(x), n),
-                                lambda ans, x, n: zeros_like(ans),              ("2^n", "none (integer)")),
 }
 
 
@@ -285,6 +284,12 @@ defvjp(i1, lambda g, ans, x: g * _di1(x), formulas={0: "I₀(x) − I₁(x)/x"})
 defjvp(i1, lambda t, ans, x: t * _di1(x))
 
 
+# ldexp(x, n) = x·2^n for an integer n (which has no derivative)
+ldexp = _ops["ldexp"] = Primitive("ldexp", np.ldexp)
+defvjp(ldexp, lambda g, ans, x, n: g * ldexp(ones_like(x), n), None, formulas={0: "2^n"})
+defjvp(ldexp, lambda t, ans, x, n: t * ldexp(ones_like(x), n))
+
+
 # ------------------------------------------------------ ufuncs with two outputs
 def _value(x):
     return x.data if isinstance(x, Tensor) else np.asarray(x)
@@ -315,9 +320,7 @@ def _two_outputs(name, np_fn, parts, nin=1):
                                      fix="drop out=/where=/dtype= and assign the results")
             return np_fn(*args, **kwargs)
         return tuple(p(*args) for p in parts)
-    fn.__name__ = name
-    fn.__doc__ = np_fn.__doc__
-    return fn
+    return functools.update_wrapper(fn, np_fn)       # NumPy's name, doc and signature
 
 
 # frexp: (mantissa, integer exponent); modf: (fractional part, integral part = trunc);

@@ -8,6 +8,7 @@ spreads its gradient evenly over them: the minimum-norm choice (docs/subgradient
 Counts, indices and bin numbers have no derivative and come back as constant Tensors.
 """
 import builtins
+import functools
 import operator
 
 import numpy as np
@@ -178,7 +179,7 @@ def _set_function(np_fn, sources):
         pool = concatenate([ravel(a) for a in (a1, a2)[:sources]])
         v = _values_of(pool, values)
         return (v,) + tuple(_const(r) for r in res[1:]) if isinstance(res, tuple) else v
-    fn.__name__ = np_fn.__name__
+    functools.update_wrapper(fn, np_fn)              # NumPy's name and signature
     fn.__doc__ = (f"``np.{np_fn.__name__}``: each value gets its gradient from the entries "
                   "equal to it (shared evenly).")
     return fn

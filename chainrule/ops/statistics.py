@@ -6,15 +6,14 @@ tie (k entries share the value) the subdifferential is the simplex over the k en
 whose minimum-norm element gives 1/k to each.  ``take_tied`` is the one primitive this
 needs: it reads entries like ``getitem`` and spreads each output's gradient evenly over
 the entries tied with it.  Everything else here is composed from existing primitives
-(quantiles are ``(1−γ)·x₍ⱼ₎ + γ·x₍ⱼ₊₁₎`` written as NumPy writes it, so the values are
-NumPy's), which is what makes every order of derivative exact.
+(quantiles are ``(1−γ)·x₍ⱼ₎ + γ·x₍ⱼ₊₁₎`` written as NumPy writes it, so the values
+are NumPy's), which is what makes every order of derivative exact.
 
 NaN: the ``nan*`` functions give NaN entries gradient 0 and return NaN, with NumPy's
 warning, for a slice that is all NaN.  The plain functions return NaN for a slice that
 holds one, as NumPy does; that NaN is an entry of the input and takes the gradient.
 """
 import math
-import operator
 import warnings
 
 import numpy as np
@@ -231,10 +230,10 @@ def _median(name, a, axis, out, keepdims, skipnan):
     vals = np.stack([xs[rows, lo], xs[rows, np.minimum(hi, n - 1)]], axis=1)
     if not skipnan:
         vals[np.isnan(xs[:, -1])] = np.nan        # NumPy: a slice holding NaN has median NaN
-    ab = pick(x2, vals)
-    a_, b_ = getitem(ab, (slice(None), slice(0, 1))), getitem(ab, (slice(None), slice(1, 2)))
+    ab = pick(x2, vals)                    # the middle entry twice (odd), or the middle two
+    low = getitem(ab, (slice(None), slice(0, 1)))
     odd = (count % 2 == 1)[:, None]
-    r = _where(odd, a_, _mean(ab, axis=1, keepdims=True)) if not odd.all() else a_
+    r = low if odd.all() else _where(odd, low, _mean(ab, axis=1, keepdims=True))
     if skipnan and (count == 0).any():
         r = _where((count == 0)[:, None], np.nan, r)
     r = _placed(r, (), kshape, axes, x.shape, keepdims)
@@ -320,61 +319,67 @@ def _lerp(a, b, gamma, weak, dtype):
     return _where(upper, b - d * omt, a + d * t)
 
 
+_QUANTILE_FNS = {(False, False): np.quantile, (False, True): np.percentile,
+                 (True, False): np.nanquantile, (True, True): np.nanpercentile}
+
+
 def _quantile(name, a, q, axis, out, method, keepdims, weights, skipnan, percent):
-    np_fn = {(False, False): np.quantile, (False, True): np.percentile,
-             (True, False): np.nanquantile, (True, True): np.nanpercentile}[skipnan, percent]
-    x = _tensor(a)
-    qt = q if isinstance(q, Tensor) else None
-    if x is None and qt is None:
-        kw = {} if not _given(keepdims) else {"keepdims": keepdims}
-        if weights is not None:
-            kw["weights"] = weights
+    np_fn = _QUANTILE_FNS[skipnan, percent]
+    x, qt = _tensor(a), (q if isinstance(q, Tensor) else None)
+    if x is None and qt is None and not isinstance(weights, Tensor):
+        kw = {} if weights is None else {"weights": weights}
+        if _given(keepdims):
+            kw["keepdims"] = keepdims
         return np_fn(a, q, axis=axis, out=out, method=method, **kw)
     _no_out(name, out)
     x = x if x is not None else _const(np.asarray(a))
     keepdims = keepdims is True
-    wd = None if weights is None else _data(weights)
-    kw = {} if wd is None else {"weights": wd}
-    weak = type(q) in (int, float)
-    ref = np.asarray(np_fn(x.data, q.data if qt is not None else q, axis=axis, method=method, keepdims=keepdims, **kw))
+    kw = {} if weights is None else {"weights": _data(weights)}
+    # NumPy's result first: its checks, its warnings, its dtype, and the picks it made
+    ref = np.asarray(np_fn(x.data, q if qt is None else q.data, axis=axis, method=method,
+                           keepdims=keepdims, **kw))
     x2, kshape, axes = _moved(x, axis)
-    xd = x2.data
-    if xd.size == 0:
+    if x2.size == 0:
         return _const(ref)
     qd = np.asarray(_data(q))
-    qn = (qd / 100 if percent else qd)
-    B, n = xd.shape
-    Q = qn.size
-    xs = np.sort(xd, axis=1)
-    count = (n - np.isnan(xd).sum(axis=1)) if skipnan else None
-    empty = (count == 0) if skipnan else np.zeros(B, bool)
-    if wd is not None or method in _DISCRETE or qn.dtype.kind in "biu":
-        vals = ref.reshape(Q, B).T.copy()           # NumPy's picks: entries of the slices
+    qn = qd / 100 if percent else qd
+    xs = np.sort(x2.data, axis=1)
+    B, n = xs.shape
+    count = n - np.isnan(x2.data).sum(axis=1) if skipnan else None
+    empty = count == 0 if skipnan else np.zeros(B, bool)
+    if weights is not None or method in _DISCRETE or qn.dtype.kind in "biu":
+        vals = ref.reshape(qn.size, B).T.copy()    # NumPy's picks: entries of the slices
         vals[empty] = xs[empty, :1]
         r = pick(x2, vals)
     else:
-        qv = (qt / 100 if percent else qt) if qt is not None else qn
-        qrow = reshape(qv, (1, Q)) if isinstance(qv, Tensor) else qn.reshape(1, Q)
-        if skipnan:
-            nb = count[:, None]
-            nb = nb.astype(qn.dtype) if qn.dtype.kind == "f" else nb
-        else:
-            nb = n
-        lo, hi, gamma = _interpolation(method, nb, qrow)
-        lo, hi = np.broadcast_to(lo, (B, Q)), np.broadcast_to(hi, (B, Q))
-        rows = np.arange(B)[:, None]
-        if isinstance(gamma, Tensor):
-            lo, hi, gamma = _flatter_piece(xs, rows, lo, hi, gamma)
-        vals = np.concatenate([xs[rows, lo], xs[rows, hi]], axis=1)
-        if not skipnan:
-            vals[np.isnan(xs[:, -1])] = np.nan      # NumPy: such a slice's quantiles are NaN
-        ab = pick(x2, vals)
-        r = _lerp(getitem(ab, (slice(None), slice(0, Q))), getitem(ab, (slice(None), slice(Q, None))),
-                  gamma, weak and qt is None, xd.dtype)
+        if qt is not None:
+            qt = qt / 100 if percent else qt
+        r = _interpolated(x2, xs, qn, qt, method, count, type(q) in (int, float) and qt is None,
+                          skipnan)
     if empty.any():
         r = _where(empty[:, None], np.nan, r)
     r = _placed(r, qd.shape, kshape, axes, x.shape, keepdims)
     return r if r.dtype == ref.dtype else astype(r, ref.dtype)
+
+
+def _interpolated(x2, xs, qn, qt, method, count, weak, skipnan):
+    """(1 − γ)·x₍ⱼ₎ + γ·x₍ⱼ₊₁₎ for each slice (rows) and quantile (columns)."""
+    B, n = xs.shape
+    Q = qn.size
+    q = reshape(qt, (1, Q)) if qt is not None else qn.reshape(1, Q)
+    if skipnan:             # each slice has its own n; NumPy multiplies q by a Python int
+        n = count[:, None].astype(qn.dtype) if qn.dtype.kind == "f" else count[:, None]
+    lo, hi, gamma = _interpolation(method, n, q)
+    lo, hi = np.broadcast_to(lo, (B, Q)), np.broadcast_to(hi, (B, Q))
+    rows = np.arange(B)[:, None]
+    if isinstance(gamma, Tensor):
+        lo, hi, gamma = _flatter_piece(xs, rows, lo, hi, gamma)
+    vals = np.concatenate([xs[rows, lo], xs[rows, hi]], axis=1)
+    if not skipnan:
+        vals[np.isnan(xs[:, -1])] = np.nan          # NumPy: such a slice's quantiles are NaN
+    ab = pick(x2, vals)
+    return _lerp(getitem(ab, (slice(None), slice(0, Q))),
+                 getitem(ab, (slice(None), slice(Q, None))), gamma, weak, xs.dtype)
 
 
 def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False,
@@ -628,32 +633,31 @@ def _rows(v, dtype):
     return v if v.ndim >= 2 else reshape(v, (1,) * (2 - v.ndim) + v.shape)
 
 
+def _checked_weights(kind, w, n):
+    """NumPy's checks of cov's fweights or aweights (one weight per observation, ≥ 0)."""
+    wd = _data(w)
+    if wd.ndim > 1:
+        raise RuntimeError(f"cannot handle multidimensional {kind}")
+    if wd.shape[0] != n:
+        raise RuntimeError(f"incompatible numbers of samples and {kind}")
+    if any(wd < 0):
+        raise ValueError(f"{kind} cannot be negative")
+    return w
+
+
 def _sample_weights(fweights, aweights, n):
-    """NumPy's checks of fweights (integer counts: no derivative) and aweights (differentiable)."""
-    w = None
+    """cov's weights: fweights are integer counts (no derivative), aweights differentiable."""
+    w = aw = None
     if fweights is not None:
-        fw = np.asarray(_data(fweights), dtype=float)
-        if not np.all(fw == np.around(fw)):
+        w = np.asarray(_data(fweights), dtype=float)
+        if not np.all(w == np.around(w)):
             raise TypeError("fweights must be integer")
-        if fw.ndim > 1:
-            raise RuntimeError("cannot handle multidimensional fweights")
-        if fw.shape[0] != n:
-            raise RuntimeError("incompatible numbers of samples and fweights")
-        if any(fw < 0):
-            raise ValueError("fweights cannot be negative")
-        w = fw
-    aw = None
+        _checked_weights("fweights", w, n)
     if aweights is not None:
         aw = aweights if isinstance(aweights, Tensor) else np.asarray(aweights, dtype=float)
-        awd = _data(aw)
-        if awd.ndim > 1:
-            raise RuntimeError("cannot handle multidimensional aweights")
-        if awd.shape[0] != n:
-            raise RuntimeError("incompatible numbers of samples and aweights")
-        if any(awd < 0):
-            raise ValueError("aweights cannot be negative")
-        if awd.dtype != np.float64:
-            aw = astype(aw, np.dtype(float)) if isinstance(aw, Tensor) else awd.astype(float)
+        if aw.dtype != np.float64:
+            aw = astype(aw, np.dtype(float))
+        _checked_weights("aweights", aw, n)
         w = aw if w is None else w * aw
     return w, aw
 

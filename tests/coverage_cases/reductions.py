@@ -49,16 +49,16 @@ _reduction("var", extra=_ddof)
 _reduction("std", extra=_ddof)
 
 
-def _cumulative(name):
+def cumulative(name, domain=lambda draw, shape: floats(draw, shape, 0.5, 1.5)):
     @case(f"np.{name}")
     def build(draw):
         shape = draw(shapes())
         axis = draw(st.sampled_from([None] + list(range(-len(shape), len(shape)))))
-        return (lambda a: getattr(cnp, name)(a, axis=axis)), (floats(draw, shape, 0.5, 1.5),)
+        return (lambda a: getattr(cnp, name)(a, axis=axis)), (domain(draw, shape),)
 
 
-_cumulative("cumsum")
-_cumulative("cumprod")
+cumulative("cumsum")
+cumulative("cumprod")
 
 
 @case("np.trace")

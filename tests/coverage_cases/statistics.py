@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 import chainrule.numpy as cnp
 
 from ._api import case, floats, positive, shapes
-from .reductions import axes
+from .reductions import axes, cumulative
 
 METHODS = ("inverted_cdf", "averaged_inverted_cdf", "closest_observation",
            "interpolated_inverted_cdf", "hazen", "weibull", "linear", "median_unbiased",
@@ -107,17 +107,8 @@ _nan_reduction("nanvar", ddof=True)
 _nan_reduction("nanstd", ddof=True)
 
 
-def _nan_scan(name):
-    @case(f"np.{name}")
-    def build(draw):
-        shape = draw(shapes())
-        axis = draw(st.sampled_from([None] + list(range(len(shape)))))
-        x = with_nans(draw, positive(draw, shape, 0.5, 1.5), None)
-        return (lambda a: getattr(cnp, name)(a, axis=axis)), (x,)
-
-
-_nan_scan("nancumsum")
-_nan_scan("nancumprod")
+for _name in ("nancumsum", "nancumprod"):
+    cumulative(_name, lambda draw, shape: with_nans(draw, positive(draw, shape, 0.5, 1.5), None))
 
 
 @case("np.average")

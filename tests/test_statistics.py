@@ -302,3 +302,34 @@ def test_numpy_functions_dispatch_here():
     t = cr.tensor([3.0, 1.0, 2.0], requires_grad=True)
     np.sum(np.median(t) + np.percentile(t, 30) + np.nanmax(t) + np.ptp(t)).backward()
     np.testing.assert_allclose(t.grad, [2.0, -0.6, 1.6])
+
+
+TIED = {
+    "median": lambda a: cnp.median(a),
+    "nanmedian": lambda a: cnp.nanmedian(a),
+    "quantile linear": lambda a: cnp.quantile(a, np.array([0.3, 0.8])),
+    "quantile hazen": lambda a: cnp.quantile(a, 0.45, method="hazen"),
+    "quantile lower": lambda a: cnp.quantile(a, 0.45, method="lower"),
+    "quantile midpoint": lambda a: cnp.quantile(a, 0.6, method="midpoint"),
+    "percentile averaged": lambda a: cnp.percentile(a, 40, method="averaged_inverted_cdf"),
+    "nanquantile weibull": lambda a: cnp.nanquantile(a, 0.7, method="weibull"),
+    "partition": lambda a: cnp.partition(a, 1),
+    "ptp": lambda a: cnp.ptp(a),
+}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(name=st.sampled_from(sorted(TIED)), values=st.lists(st.integers(0, 2), min_size=2,
+                                                           max_size=5))
+def test_a_tie_gets_the_average_over_every_way_of_breaking_it(name, values):
+    """The minimum-norm subgradient of an order statistic at a tie is the centroid of the
+    gradients on its sides: the mean over all orders in which the tied entries could fall."""
+    import itertools
+    f = TIED[name]
+    x = np.array(values, float)
+    w = np.random.default_rng(len(values)).standard_normal(np.shape(f(cr.tensor(x)).data))
+
+    def loss(a):
+        return cnp.sum(f(a) * w)
+    sides = [grad(loss, x + 1e-7 * np.array(p)) for p in itertools.permutations(range(x.size))]
+    np.testing.assert_allclose(grad(loss, x), np.mean(sides, axis=0), atol=1e-12)

@@ -164,6 +164,25 @@ def pick(x2, values):
     return reshape(_tied(reshape(x2, (-1,)), groups), (B, k))
 
 
+def pick_sorted(x2, order, xs, pos):
+    """Read the sorted positions ``pos`` (B, k) of the rows of ``x2`` (``order`` their argsort,
+    ``xs`` the sorted rows): a plain read unless a picked entry is tied with a neighbour."""
+    B, n = xs.shape
+    rows = np.arange(B)[:, None]
+    v = xs[rows, pos]
+    tied = ((pos > 0) & _equal(xs[rows, np.maximum(pos - 1, 0)], v)) | \
+        ((pos < n - 1) & _equal(xs[rows, np.minimum(pos + 1, n - 1)], v))
+    if tied.any():
+        return pick(x2, v)
+    return reshape(getitem(reshape(x2, (-1,)), (rows * n + order[rows, pos]).reshape(-1)),
+                   pos.shape)
+
+
+def _sorted_rows(xd):
+    order = np.argsort(xd, axis=1, kind="stable")      # NaNs last, as np.sort puts them
+    return order, np.take_along_axis(xd, order, axis=1)
+
+
 # -------------------------------------------------------------- reduced layout
 def _moved(x, axis):
     """``x`` as (B, n): the kept axes first, in order, and the reduced ones flattened last."""
@@ -222,15 +241,15 @@ def _median(name, a, axis, out, keepdims, skipnan):
     xd = x2.data
     if xd.size == 0:
         return _const(ref)
-    xs = np.sort(xd, axis=1)
+    order, xs = _sorted_rows(xd)
     B, n = xs.shape
-    count = (n - np.isnan(xd).sum(axis=1)) if skipnan else np.full(B, n)
-    lo, hi = np.maximum(count - 1, 0) // 2, count // 2
-    rows = np.arange(B)
-    vals = np.stack([xs[rows, lo], xs[rows, np.minimum(hi, n - 1)]], axis=1)
-    if not skipnan:
-        vals[np.isnan(xs[:, -1])] = np.nan        # NumPy: a slice holding NaN has median NaN
-    ab = pick(x2, vals)                    # the middle entry twice (odd), or the middle two
+    valid = n - np.isnan(xd).sum(axis=1)
+    count = valid if skipnan else np.full(B, n)
+    lo, hi = np.maximum(count - 1, 0) // 2, np.minimum(count // 2, n - 1)
+    pos = np.stack([lo, hi], axis=1)
+    if not skipnan:                           # NumPy: a slice holding NaN has median NaN
+        pos[valid < n] = valid[valid < n, None]           # (the first NaN)
+    ab = pick_sorted(x2, order, xs, pos)   # the middle entry twice (odd), or the middle two
     low = getitem(ab, (slice(None), slice(0, 1)))
     odd = (count % 2 == 1)[:, None]
     r = low if odd.all() else _where(odd, low, _mean(ab, axis=1, keepdims=True))
@@ -343,7 +362,7 @@ def _quantile(name, a, q, axis, out, method, keepdims, weights, skipnan, percent
         return _const(ref)
     qd = np.asarray(_data(q))
     qn = qd / 100 if percent else qd
-    xs = np.sort(x2.data, axis=1)
+    order, xs = _sorted_rows(x2.data)
     B, n = xs.shape
     count = n - np.isnan(x2.data).sum(axis=1) if skipnan else None
     empty = count == 0 if skipnan else np.zeros(B, bool)
@@ -354,15 +373,15 @@ def _quantile(name, a, q, axis, out, method, keepdims, weights, skipnan, percent
     else:
         if qt is not None:
             qt = qt / 100 if percent else qt
-        r = _interpolated(x2, xs, qn, qt, method, count, type(q) in (int, float) and qt is None,
-                          skipnan)
+        r = _interpolated(x2, order, xs, qn, qt, method, count,
+                          type(q) in (int, float) and qt is None, skipnan)
     if empty.any():
         r = _where(empty[:, None], np.nan, r)
     r = _placed(r, qd.shape, kshape, axes, x.shape, keepdims)
     return r if r.dtype == ref.dtype else astype(r, ref.dtype)
 
 
-def _interpolated(x2, xs, qn, qt, method, count, weak, skipnan):
+def _interpolated(x2, order, xs, qn, qt, method, count, weak, skipnan):
     """(1 − γ)·x₍ⱼ₎ + γ·x₍ⱼ₊₁₎ for each slice (rows) and quantile (columns)."""
     B, n = xs.shape
     Q = qn.size
@@ -374,10 +393,11 @@ def _interpolated(x2, xs, qn, qt, method, count, weak, skipnan):
     rows = np.arange(B)[:, None]
     if isinstance(gamma, Tensor):
         lo, hi, gamma = _flatter_piece(xs, rows, lo, hi, gamma)
-    vals = np.concatenate([xs[rows, lo], xs[rows, hi]], axis=1)
-    if not skipnan:
-        vals[np.isnan(xs[:, -1])] = np.nan          # NumPy: such a slice's quantiles are NaN
-    ab = pick(x2, vals)
+    pos = np.concatenate([lo, hi], axis=1)
+    if not skipnan:                           # NumPy: such a slice's quantiles are NaN
+        valid = n - np.isnan(xs).sum(axis=1)
+        pos[valid < n] = valid[valid < n, None]           # (the first NaN)
+    ab = pick_sorted(x2, order, xs, pos)
     return _lerp(getitem(ab, (slice(None), slice(0, Q))),
                  getitem(ab, (slice(None), slice(Q, None))), gamma, weak, xs.dtype)
 

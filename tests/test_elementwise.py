@@ -60,6 +60,7 @@ def test_round_with_decimals_matches_numpy_and_has_zero_gradient():
 BINARY_DOMAIN = {
     "divide": ((-2, 2), (0.5, 2)), "power": ((0.3, 2), (-1.5, 2.5)), "mod": ((0.1, 5), (0.7, 1.3)),
     "arctan2": ((-2, 2), (0.3, 2)), "hypot": ((0.2, 2), (0.2, 2)),
+    "float_power": ((0.3, 2), (-1.5, 2.5)), "fmod": ((-5, 5), (0.7, 1.3)),
 }
 
 
@@ -72,7 +73,7 @@ def _near_kink(name, x, y):
     """max/min ties and the jumps of mod are checked in test_subgradients.py, not here."""
     if name in ("maximum", "minimum", "fmax", "fmin"):
         return np.any(np.abs(np.subtract(x, y)) < 0.05)
-    if name == "mod":
+    if name in ("mod", "fmod"):            # both jump where x is a multiple of y
         r = np.mod(x, y)
         return np.any((r < 0.05) | (np.abs(r - y) < 0.05))
     return False

@@ -47,6 +47,7 @@ EXTRA = {
     "insert": (1, 0.5), "append": (np.array([0.5]),), "resize": ((4,),), "pad": (1,),
     "broadcast_to": (None,), "full_like": (), "trapezoid": (), "diff": (), "gradient": (),
     "partition": (1,), "argpartition": (1,), "around": (), "round": (), "histogram": (),
+    "histogramdd": (3,),      # 10 bins put the centre of a one-point range on a bin edge
 }
 # what NumPy itself cannot hand to a Tensor: buffers (PEP 688 needs Python >= 3.12), and bmat,
 # which returns None for anything that is not an ndarray, list or string

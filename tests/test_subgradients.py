@@ -223,3 +223,136 @@ def test_complex_abs_sign_angle_at_zero_are_zero():
         assert t[0] == 0
     assert np.isclose(cr.grad(lambda a: cnp.abs(a))(3 + 4j), (3 - 4j) / 5)   # z̄/|z| elsewhere
 
+
+# --------------------------------------------- order statistics, sets, NaN (issue 10)
+def _g(f, *args, argnums=0):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return cr.grad(f, argnums=argnums)(*args)
+
+
+@pytest.mark.parametrize("name", ["median", "percentile", "quantile", "nanmedian",
+                                  "nanpercentile", "nanquantile", "partition"])
+def test_order_statistic_ties_share_evenly(name):
+    x = np.array([1.0, 2.0, 2.0, 2.0, 9.0])          # the middle value is held by 3 entries
+    q = {"percentile": (50.0,), "nanpercentile": (50.0,), "quantile": (0.5,),
+         "nanquantile": (0.5,), "partition": (2,)}.get(name, ())
+    f = getattr(cnp, name)
+    g = _g(lambda a: f(a, *q)[2] if name == "partition" else f(a, *q), x)
+    np.testing.assert_allclose(g, [0, 1 / 3, 1 / 3, 1 / 3, 0])
+
+
+def test_quantile_in_q_at_a_whole_virtual_index_takes_the_smaller_gap():
+    x = np.array([0.0, 1.0, 5.0, 6.0])                 # n = 4: q = 1/3 sits on x[1]
+    assert _g(lambda q: cnp.quantile(x, q), 1 / 3) == pytest.approx(3.0)
+    assert _g(lambda q: cnp.quantile(x, q, method="hazen"), 0.375) == pytest.approx(4.0)
+
+
+@pytest.mark.parametrize("method", ["inverted_cdf", "closest_observation", "lower", "higher",
+                                    "nearest", "midpoint", "averaged_inverted_cdf"])
+def test_discontinuous_quantile_methods_are_constant_in_q(method):
+    x = np.array([0.0, 1.0, 5.0, 6.0])
+    assert _g(lambda q: cnp.quantile(x, q, method=method), 0.41) == 0.0
+    w = np.array([1.0, 2.0, 1.0, 1.0])
+    assert _g(lambda v: cnp.quantile(x, 0.41, method="inverted_cdf", weights=v),
+              w).tolist() == [0, 0, 0, 0]
+
+
+@pytest.mark.parametrize("name", ["unique", "unique_all", "unique_counts", "unique_inverse",
+                                  "unique_values"])
+def test_unique_value_held_by_k_entries_gives_each_1_over_k(name):
+    x = np.array([2.0, 5.0, 2.0, 2.0])
+    f = getattr(cnp, name)
+    g = _g(lambda a: cnp.sum((f(a) if name in ("unique", "unique_values") else f(a).values)
+                             * np.array([1.0, 0.0])), x)
+    np.testing.assert_allclose(g, [1 / 3, 0, 1 / 3, 1 / 3])
+
+
+@pytest.mark.parametrize("name", ["union1d", "intersect1d", "setxor1d", "setdiff1d"])
+def test_set_values_share_among_equal_entries(name):
+    a, b = np.array([2.0, 2.0, 7.0]), np.array([2.0, 3.0])
+    def f(x, y):                        # the gradient of the output entry equal to 2
+        out = getattr(cnp, name)(x, y)
+        return cnp.sum(cnp.where(out.data == 2.0, out, 0.0))
+    ga, gb = _g(f, a, b, argnums=(0, 1))
+    share = {"union1d": 1 / 3, "intersect1d": 1 / 3, "setxor1d": 0.0, "setdiff1d": 0.0}[name]
+    np.testing.assert_allclose(ga[:2], [share, share])
+    np.testing.assert_allclose(gb[:1], [share if name != "setdiff1d" else 0.0])
+
+
+def test_ptp_ties_split():
+    np.testing.assert_allclose(_g(cnp.ptp, np.array([3.0, 1.0, 3.0])), [0.5, -1, 0.5])
+
+
+@pytest.mark.parametrize("name", ["nanmax", "nanmin"])
+def test_nanmax_nanmin_tie_with_initial_is_zero_and_nan_entries_zero(name):
+    x = np.array([np.nan, 3.0, 1.0]) if name == "nanmax" else np.array([np.nan, 1.0, 3.0])
+    g = _g(lambda a: getattr(cnp, name)(a, initial=x[1]), x)
+    assert g.tolist() == [0, 0, 0]
+    assert _g(lambda a: getattr(cnp, name)(a), x).tolist() == [0, 1, 0]
+
+
+def test_nanstd_of_equal_entries_is_zero():
+    np.testing.assert_array_equal(_g(cnp.nanstd, np.array([0.1, np.nan, 0.1, 0.1])), 0.0)
+
+
+@pytest.mark.parametrize("name", ["fabs", "copysign"])
+def test_fabs_copysign_at_zero_are_zero(name):
+    f = cnp.fabs if name == "fabs" else (lambda a: cnp.copysign(a, -1.0))
+    assert _g(f, 0.0) == 0.0 and _g(f, 2.0) == (1.0 if name == "fabs" else -1.0)
+
+
+def test_frexp_mantissa_takes_the_slope_of_its_binade():
+    # at 4 = 0.5·2^3 the mantissa jumps from 1 to 0.5; 4 lies in [4, 8): slope 2^-3
+    assert _g(lambda a: cnp.frexp(a)[0], 4.0) == 0.125
+    assert _g(lambda a: cnp.frexp(a)[0], 3.999) == 0.25
+
+
+@pytest.mark.parametrize("name", ["modf", "fmod", "divmod", "nextafter"])
+def test_jumping_remainders_have_slope_one(name):
+    f = {"modf": lambda a: cnp.modf(a)[0], "fmod": lambda a: cnp.fmod(a, 0.5),
+         "divmod": lambda a: cnp.divmod(a, 0.5)[1],
+         "nextafter": lambda a: cnp.nextafter(a, 2.0)}[name]
+    assert _g(f, 1.0) == 1.0                              # 1.0 is a jump of the first three
+
+
+@pytest.mark.parametrize("name", ["histogram", "histogram2d", "histogramdd", "bincount"])
+def test_histogram_counts_have_no_gradient_in_the_data_and_sum_the_weights(name):
+    x, w = np.array([0.1, 0.5, 0.9]), np.array([1.0, 2.0, 3.0])
+    f = {"histogram": lambda a, v: cnp.histogram(a, 2, weights=v)[0],
+         "histogram2d": lambda a, v: cnp.histogram2d(a, a, 2, weights=v)[0],
+         "histogramdd": lambda a, v: cnp.histogramdd(a, 2, weights=v)[0],
+         "bincount": lambda a, v: cnp.bincount(np.array([0, 1, 1]), v) + 0.0 * cnp.sum(a)}[name]
+    gx, gw = _g(lambda a, v: cnp.sum(f(a, v)), x, w, argnums=(0, 1))
+    assert gx.tolist() == [0, 0, 0] and gw.tolist() == [1, 1, 1]
+
+
+@pytest.mark.parametrize("name", ["nansum", "nanmean", "nanmax", "nanmedian"])
+def test_nan_entries_get_zero_and_all_nan_slices_give_nan(name):
+    f = getattr(cnp, name)
+    x = np.array([[1.0, np.nan, 3.0], [np.nan, np.nan, np.nan]])
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        y = f(cr.tensor(x), axis=1)
+        g = _g(lambda a: f(a, axis=1)[0], x)
+    assert g[0, 1] == 0 and (np.isnan(y.data[1]) or name == "nansum")
+    assert _g(lambda a: cnp.sum(cnp.where(np.isnan(y.data), 0.0, f(a, axis=1))), x)[1].tolist() \
+        == [0, 0, 0]
+
+
+def test_plain_median_quantile_percentile_give_the_gradient_to_the_nan():
+    x = np.array([1.0, np.nan, 2.0])
+    for f in (cnp.median, lambda a: cnp.quantile(a, 0.3), lambda a: cnp.percentile(a, 30)):
+        assert _g(f, x).tolist() == [0, 1, 0]
+
+
+def test_histogram_bin_edges_move_with_the_data_range():
+    g = _g(lambda a: cnp.histogram_bin_edges(a, 4)[1], np.array([0.0, 2.0, 1.0]))
+    np.testing.assert_allclose(g, [0.75, 0.25, 0])
+
+
+def test_corrcoef_at_perfect_correlation_is_zero():
+    x = np.array([1.0, 2.0, 4.0])
+    np.testing.assert_allclose(_g(lambda a: cnp.corrcoef(a, 3.0 * x)[0, 1], x), 0.0, atol=1e-12)

@@ -21,8 +21,10 @@ from ..ops.linalg import *  # noqa: F401,F403
 from ..ops.padding import *  # noqa: F401,F403
 from ..ops.polynomial import *  # noqa: F401,F403
 from ..ops.reductions import *  # noqa: F401,F403
+from ..ops.selection import *  # noqa: F401,F403
 from ..ops.shape import *  # noqa: F401,F403
 from ..ops.signal import *  # noqa: F401,F403
+from ..ops.statistics import *  # noqa: F401,F403
 from ..ops.user_functions import *  # noqa: F401,F403
 from ..ops.vectors import *  # noqa: F401,F403
 from . import fft, linalg  # noqa: F401

@@ -72,21 +72,6 @@ _NO_DERIVATIVE = {
 # reason -> names that have a derivative chainrule does not compute yet.  When you implement
 # one, delete its name here (the coverage test says so) and add cases in tests/coverage_cases.
 _NOT_YET_GROUPS = {
-    # --- elementwise, statistics, selection
-    "an alias (NumPy 2 name) not yet wired to chainrule's function": """
-        np.acos np.acosh np.asin np.asinh np.atan np.atan2 np.atanh np.pow""",
-    "elementwise rule not written yet": """
-        np.degrees np.radians np.fabs np.copysign np.float_power np.fmod np.remainder
-        np.divmod np.frexp np.modf np.ldexp np.nextafter np.i0""",
-    "order statistics and NaN-skipping reductions not written yet": """
-        np.median np.percentile np.quantile np.ptp np.partition np.nanmax np.nanmin np.nansum
-        np.nanmean np.nanstd np.nanvar np.nanprod np.nanmedian np.nancumsum np.nancumprod
-        np.nanpercentile np.nanquantile np.average np.cov np.corrcoef""",
-    "selection, sets and histograms not written yet (values are entries of the input)": """
-        np.select np.choose np.compress np.extract np.unique np.unique_all np.unique_counts
-        np.unique_inverse np.unique_values np.intersect1d np.setdiff1d np.setxor1d np.union1d
-        np.histogram np.histogram2d np.histogramdd np.histogram_bin_edges np.bincount""",
-
 }
 _NOT_YET = {name: reason for reason, names in _NOT_YET_GROUPS.items() for name in names.split()}
 

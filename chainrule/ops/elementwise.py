@@ -9,9 +9,11 @@ At a non-differentiable point each rule returns the minimum-norm subgradient
 (see docs/subgradients.md): abs'(0) = 0, maximum ties split 1/2 each, clip at
 a bound gives 0, hypot and arctan2 at the origin give 0.
 """
+import functools
+
 import numpy as np
 
-from ..core.errors import ChainruleTypeError
+from ..core.errors import ChainruleError, ChainruleTypeError
 from ..core.primitive import Primitive, defjvp, defvjp
 from ..core.tensor import Tensor
 
@@ -77,6 +79,10 @@ UNARY = {
     "rad2deg":    (np.rad2deg,    lambda ans, x: 180.0 / PI,                    "180/π"),
     "sinc":       (np.sinc,       lambda ans, x: _dsinc(x),                     "(cos(πx)-sinc(x))/x"),
     "nan_to_num": (np.nan_to_num, lambda ans, x: isfinite(x),                   "1 where finite"),
+    "degrees":    (np.degrees,    lambda ans, x: 180.0 / PI,                    "180/π"),
+    "radians":    (np.radians,    lambda ans, x: PI / 180.0,                    "π/180"),
+    "fabs":       (np.fabs,       lambda ans, x: sign(x),                       "sign(x)"),
+    "i0":         (np.i0,         lambda ans, x: i1(x),                         "I₁(x)"),
 }
 
 
@@ -134,6 +140,16 @@ BINARY = {
                                 ("x2/(x1²+x2²)", "-x1/(x1²+x2²)")),
     "hypot":     (np.hypot,     lambda ans, x, y: x / _safe(ans == 0, ans),
                                 lambda ans, x, y: y / _safe(ans == 0, ans),     ("x/hypot", "y/hypot")),
+    "float_power": (np.float_power, lambda ans, x, y: _dpow_base(x, y),
+                                    lambda ans, x, y: _dpow_exponent(ans, x),   ("y·x^(y-1)", "x^y·ln x")),
+    "fmod":      (np.fmod,      lambda ans, x, y: 1.0,
+                                lambda ans, x, y: -trunc(x / y),                ("1", "-trunc(x/y)")),
+    # |x|·sign(y): abs's kink at x = 0 gives 0; piecewise constant in y
+    "copysign":  (np.copysign,  lambda ans, x, y: sign(x) * copysign(1.0, y),
+                                lambda ans, x, y: zeros_like(ans),              ("±sign(x)", "0")),
+    # x moved by one ulp towards y: x plus a piecewise constant
+    "nextafter": (np.nextafter, lambda ans, x, y: 1.0,
+                                lambda ans, x, y: zeros_like(ans),              ("1", "0")),
 }
 
 
@@ -278,6 +294,92 @@ zeros_like = Primitive("zeros_like", np.zeros_like, differentiable=False)
 ones_like = Primitive("ones_like", np.ones_like, differentiable=False)
 _ops["zeros_like"], _ops["ones_like"] = zeros_like, ones_like
 
+# ------------------------------------------- I₁, the derivative of i0 (NumPy has no i1)
+def _i1_fn(x):
+    """The modified Bessel function I₁: its power series for |x| ≤ 25, the asymptotic
+    expansion e^x/√(2πx)·Σ (−1)^k ∏_{j≤k}(4 − (2j−1)²)/(k!(8x)^k) beyond (odd in x)."""
+    x = np.asarray(x)
+    a = np.abs(x).astype(np.float64)
+    small = a <= 25.0
+    s = np.where(small, a, 0.0)
+    q, term = s * s / 4.0, s / 2.0
+    total = term.copy()
+    for k in range(1, 80):                      # (x/2)^(2k+1) / (k!(k+1)!)
+        term = term * q / (k * (k + 1))
+        total += term
+    big = np.where(small, 30.0, a)
+    c = np.ones_like(big)
+    series = c.copy()
+    for k in range(1, 30):
+        c = c * (-(4.0 - (2 * k - 1) ** 2) / (k * 8.0 * big))
+        series += c
+    with np.errstate(over="ignore"):            # exp(x) alone overflows just before I₁ does
+        scale = np.where(big < 709.0, np.exp(np.minimum(big, 709.0)) / np.sqrt(2.0 * PI * big),
+                         np.exp(big - 0.5 * np.log(2.0 * PI * big)))
+    asym = scale * series
+    r = np.sign(x) * np.where(small, total, asym)
+    return r.astype(x.dtype) if x.dtype.kind == "f" else r
+
+
+def _di1(x):
+    """I₁'(x) = I₀(x) − I₁(x)/x; near 0, I₁(x)/x by its series ½ + x²/16 + x⁴/384."""
+    small = abs(x) < 1e-3
+    xs = _safe(small, x)
+    x2 = x * x
+    return i0(x) - where(small, 0.5 + x2 * (1.0 / 16.0) + x2 * x2 * (1.0 / 384.0), i1(xs) / xs)
+
+
+i1 = Primitive("i1", _i1_fn)        # not a NumPy name: only i0's rule uses it
+defvjp(i1, lambda g, ans, x: g * _di1(x), formulas={0: "I₀(x) − I₁(x)/x"})
+defjvp(i1, lambda t, ans, x: t * _di1(x))
+
+
+# ldexp(x, n) = x·2^n for an integer n (which has no derivative)
+ldexp = _ops["ldexp"] = Primitive("ldexp", np.ldexp)
+defvjp(ldexp, lambda g, ans, x, n, **kw: g * ldexp(ones_like(x), n), None, formulas={0: "2^n"})
+defjvp(ldexp, lambda t, ans, x, n, **kw: t * ldexp(ones_like(x), n))
+
+
+# ------------------------------------------------------ ufuncs with two outputs
+def _value(x):
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _mantissa_slope(x):
+    """d mantissa/dx = 2^−e on each binade [2^(e−1), 2^e) (the piece the point belongs to)."""
+    xv = _value(x)
+    return np.ldexp(np.ones_like(xv), -np.frexp(xv)[1])
+
+
+_mantissa = Primitive("frexp_mantissa", lambda x: np.frexp(x)[0])
+_exponent = Primitive("frexp_exponent", lambda x: np.frexp(x)[1], differentiable=False)
+_fraction = Primitive("modf_fraction", lambda x: np.modf(x)[0])
+defvjp(_mantissa, lambda g, ans, x: g * _mantissa_slope(x), formulas={0: "2^−e"})
+defjvp(_mantissa, lambda t, ans, x: t * _mantissa_slope(x))
+defvjp(_fraction, lambda g, ans, x: g, formulas={0: "1"})
+defjvp(_fraction, lambda t, ans, x: t)
+
+
+def _two_outputs(name, np_fn, parts, nin=1):
+    def fn(*args, **kwargs):
+        if not any(isinstance(a, Tensor) for a in args[:nin]) or kwargs or len(args) != nin:
+            if any(isinstance(a, Tensor) for a in args) and (kwargs or len(args) != nin):
+                raise ChainruleError(name, message="ufunc arguments cannot be recorded",
+                                     expected=f"{nin} array argument(s) and no keywords",
+                                     actual=f"{len(args)} argument(s), keywords {sorted(kwargs)}",
+                                     fix="drop out=/where=/dtype= and assign the results")
+            return np_fn(*args, **kwargs)
+        return tuple(p(*args) for p in parts)
+    return functools.update_wrapper(fn, np_fn)       # NumPy's name, doc and signature
+
+
+# frexp: (mantissa, integer exponent); modf: (fractional part, integral part = trunc);
+# divmod: (floor division, which has no derivative, remainder)
+_ops["frexp"] = _two_outputs("frexp", np.frexp, (_mantissa, _exponent))
+_ops["modf"] = _two_outputs("modf", np.modf, (_fraction, lambda x: trunc(x)))
+_ops["divmod"] = _two_outputs("divmod", np.divmod, (lambda x, y: floor_divide(x, y),
+                                                    lambda x, y: mod(x, y)), nin=2)
+
 # ------------------------------------------------------------ kink table
 # op: (mask of elements at a kink given (ans, *args), subdifferential, chosen subgradient)
 KINKS = {
@@ -289,12 +391,20 @@ KINKS = {
     "hypot":   (lambda ans, x, y: ans == 0, "unit disk", "(0, 0)"),
     "arctan2": (lambda ans, x, y: (x == 0) & (y == 0), "undefined (0/0)", "(0, 0)"),
     "sqrt":    (lambda ans, x: x == 0, "+inf (vertical tangent)", "+inf"),
+    "fabs":    (lambda ans, x: x == 0, "[-1, 1]", "0"),
+    "copysign": (lambda ans, x, y: x == 0, "[-1, 1] (times the sign of y)", "0"),
 }
 for _name, _k in KINKS.items():
     _ops[_name].kink = _k
 _clip_op.kink = (lambda ans, x, lo, hi, **kw: np.zeros(np.shape(x), bool) |
                  (False if lo is None else np.equal(x, lo)) |
                  (False if hi is None else np.equal(x, hi)), "[0, 1]", "0 (the bound gets 1)")
+
+# NumPy 2's array-API names for the same functions
+for _alias, _name in {"acos": "arccos", "acosh": "arccosh", "asin": "arcsin", "asinh": "arcsinh",
+                      "atan": "arctan", "atanh": "arctanh", "atan2": "arctan2", "pow": "power",
+                      "remainder": "mod"}.items():
+    _ops[_alias] = _ops[_name]
 
 globals().update(_ops)
 __all__ = sorted(_ops)

@@ -22,14 +22,3 @@ def _modules():
 def load():
     list(_modules())
     return CASES
-
-
-def backlog():
-    """Functions implemented before the table existed whose cases are still to be written.
-
-    Each family module lists its own in ``BACKLOG`` (tested meanwhile in the family's own
-    test file); the lists may only shrink."""
-    out = set()
-    for m in _modules():
-        out |= set(getattr(m, "BACKLOG", ()))
-    return out

@@ -14,8 +14,6 @@ from ._api import case, floats, shapes
 
 la = cnp.linalg
 
-# implemented before the coverage table existed; still to get cases here (may only shrink)
-BACKLOG = set()
 
 
 def _rng(draw):

@@ -150,7 +150,7 @@ def _torch_convention(g):
     of a real loss, so ``z -= lr * z.grad`` descends.  Applied once at the seed and once at
     the hand-over; real gradients pass untouched (docs/autodiff.md, "Complex numbers").
     """
-    if g is None or _dtype(g).kind != "c":
+    if g is None or g.dtype.kind != "c":        # ndarrays, Tensors and NumPy scalars
         return g
     return conj(g) if isinstance(g, Tensor) else np.conjugate(g)
 
@@ -176,7 +176,7 @@ def hand_over(values, taken=()):
         if type(v) is not _ndarray:          # Tensors (an outer transform is still at work),
             out.append(v)                    # scalars (immutable), None
             continue
-        r = id(_root(v))
+        r = id(v if v.base is None else _root(v))
         if r in roots or not v.flags.writeable:
             v = v.copy()
             r = id(v)

@@ -159,9 +159,13 @@ def apply(op, *args, **kwargs):
         t._seq = _next_seq()
         n = len(parents)
         if n != i:                          # constants among the arguments: any arrays?
-            if i == 2 and n == 1:           # x (op) c, the usual case: a quicker look
-                c = args[1 - parents[0][0]]
-                if type(c) is _ndarray or isinstance(c, Tensor):
+            if i == 2 and n == 1:           # x (op) c, the usual case: inlined
+                k = 1 - parents[0][0]
+                c = args[k]
+                if type(c) is _ndarray and c.nbytes <= _COPY_LIMIT:
+                    raw[k] = c = c.copy()   # a small constant: the graph keeps its own copy
+                    t._args = (args[0], c) if k else (c, args[1])
+                elif type(c) is _ndarray or isinstance(c, Tensor):
                     _protect_constants(t, args)
             else:
                 for a in args:
@@ -236,7 +240,7 @@ def _protect_constants(t, args):
     held, copied = None, None
     for k, a in enumerate(args):
         if type(a) is _ndarray:
-            if a.nbytes <= _COPY_LIMIT and (a.flags.writeable or a.base is not None):
+            if a.nbytes <= _COPY_LIMIT:
                 if copied is None:
                     copied = list(args)
                 copied[k] = t._raw[k] = a.copy()

@@ -119,6 +119,8 @@ def _forward(name, np_fn):
     params, known = _params(np_fn)
 
     def fn(x, *a, **k):
+        if not a and not k:                 # the usual whole-array reduction
+            return np_fn(x)
         if a:
             if len(a) > len(params):
                 raise ChainruleError(name, message="too many positional arguments",
@@ -135,9 +137,10 @@ def _forward(name, np_fn):
                                      expected="out=None", actual="an output array",
                                      fix=f"assign the result instead: y = cnp.{name}(...)")
             k = {n: v for n, v in k.items() if n != "out"}
-        for key in _CONSTANT_KEYWORDS:
-            if key in k:
-                k[key] = _constant(name, key, k[key])
+        if k:
+            for key in _CONSTANT_KEYWORDS:
+                if key in k:
+                    k[key] = _constant(name, key, k[key])
         return np_fn(x, **k)
     fn.__name__ = name
     fn.__doc__ = np_fn.__doc__
@@ -328,7 +331,7 @@ def _reduction(name, np_fn, d, formula):
         kw = _kw(params, a, k)
         axes, keepdims = _axes(kw.get("axis"), x.ndim), kw.get("keepdims", False)
         if fast and isinstance(g, (np.ndarray, np.generic)) and len(axes) == x.ndim \
-                and _mask(kw, x) is None:
+                and kw.get("where", True) is True:
             # a loss's sum/mean: one filled array, no reshape-broadcast-scale chain
             scale = 1.0 if name == "sum" else 1.0 / (x.size or 1)
             return np.full(x.shape, g.reshape(()) * scale, dtype=np.result_type(g, x))

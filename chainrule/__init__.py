@@ -15,8 +15,11 @@ from .core.anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
 from .core.errors import ChainruleError, ChainruleTypeError, ChainruleWarning, TensorConversionError
 from .core.state import enable_grad, is_grad_enabled, no_grad
 from .core.tensor import Tensor, tensor
-from .core.transforms import (grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, value_and_grad,
+from .core.transforms import (elementwise_grad, grad, jvp, linearize, stop_gradient, value_and_grad,
                               vjp)
+from .core.jacobians import hessian, hvp, jacfwd, jacobian, jacrev
+from .core.vmap import vmap
+from .core.pytree import ravel_pytree
 from . import numpy  # noqa: F401  (registers the differentiable NumPy namespace)
 from . import functional  # noqa: F401
 from .core.custom import custom_jvp, custom_vjp
@@ -41,7 +44,8 @@ def __getattr__(name):
 
 
 __all__ = ["Tensor", "tensor", "grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacrev",
-           "jacfwd", "hessian", "hvp", "no_grad", "enable_grad", "is_grad_enabled",
+           "jacfwd", "hessian", "hvp", "vmap", "elementwise_grad", "linearize", "stop_gradient",
+           "ravel_pytree", "no_grad", "enable_grad", "is_grad_enabled",
            "custom_vjp", "custom_jvp", "check_grad", "ChainruleError", "ChainruleTypeError",
            "ChainruleWarning", "TensorConversionError", "AnomalyError", "detect_anomaly",
            "is_anomaly_enabled",

@@ -356,14 +356,19 @@ def outer_active(out, inputs):
     return tape, fw
 
 
-def grad_of(out, inputs, seed=None, create_graph=None, op="grad", missing=None):
+def grad_of(out, inputs, seed=None, create_graph=None, op="grad", missing=None, also=()):
     """d(out)/d(inputs) without touching ``.grad`` (what the functional transforms use).
 
     An input the output does not depend on gets zeros; its index is appended to
-    ``missing`` when a list is given (so a transform can say so).
+    ``missing`` when a list is given (so a transform can say so).  ``also``: values the
+    result depends on besides the graph (a cotangent that is itself being differentiated).
     """
     if create_graph is None:
         tape, fw = outer_active(out, inputs)
+        for v in also:
+            if isinstance(v, Tensor):
+                tape = tape or bool(v.requires_grad)
+                fw = fw or has_open_level(v)
         create_graph, record = tape or fw, tape
     else:
         record = create_graph
@@ -383,28 +388,34 @@ def grad_of(out, inputs, seed=None, create_graph=None, op="grad", missing=None):
             g = np.zeros_like(t.data)
             if missing is not None:
                 missing.append(k)
-        if isinstance(g, Tensor) and not create_graph:
+        if type(g) is Tensor and not create_graph:      # (a batch of cotangents stays batched)
             g = g.data
         result.append(g)
     return result
 
 
 def check_scalar_output(out, op):
-    data = out.data if isinstance(out, Tensor) else np.asarray(out)
-    if data.dtype.kind not in "fc":
+    """A gradient needs a real scalar (one example's scalar inside vmap)."""
+    if isinstance(out, Tensor):
+        dtype, shape = out.dtype, out.shape
+    else:
+        a = np.asarray(out)
+        dtype, shape = a.dtype, a.shape
+    what = f"shape {tuple(shape)} {dtype}"
+    if dtype.kind not in "fc":
         raise ChainruleTypeError(
             op, message="the function's output must be floating point",
-            expected="a float scalar (a loss)", actual=f"{describe(data)}",
+            expected="a float scalar (a loss)", actual=what,
             fix="return a float value; comparisons and integer casts have no gradient")
-    if data.dtype.kind == "c":
+    if dtype.kind == "c":
         raise ChainruleTypeError(
             op, message="the function's output is complex, and a complex number has no gradient",
-            expected="a real scalar output (as in JAX and autograd)", actual=describe(data),
+            expected="a real scalar output (as in JAX and autograd)", actual=what,
             fix="return a real number, e.g. cnp.abs(z) ** 2 or the real part; for the derivative "
                 "of a complex function use chainrule.jvp or chainrule.vjp")
-    if data.size != 1:
+    if int(np.prod(shape)) != 1:
         raise ChainruleTypeError(
             op, message="the function must return a scalar",
-            expected="a scalar output (one element)", actual=f"output of {describe(data)}",
+            expected="a scalar output (one element)", actual=f"output of {what}",
             fix="reduce it (e.g. .sum() or .mean()), or use chainrule.vjp / chainrule.jacobian "
                 "for non-scalar outputs")

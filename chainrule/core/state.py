@@ -35,6 +35,7 @@ class _ThreadState(threading.local):
         self.saved = []           # what each open context manager replaced, innermost last
         self.scopes = []          # holds made inside each running transform (core/saved.py)
         self.quiet = 0            # > 0: transforms called by other transforms, which report themselves
+        self.vmaps = []           # (level, batch size, private) of the vmap calls running here
 
 
 local = _ThreadState()
@@ -70,6 +71,11 @@ def is_grad_enabled():
 def open_levels():
     """The jvp levels running in this thread (the list itself: callers must not modify it)."""
     return local.levels
+
+
+def new_level_id():
+    """A fresh level number (jvp and vmap levels share one counter, so they are ordered)."""
+    return next(_level_ids)
 
 
 def push_level():

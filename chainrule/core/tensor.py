@@ -327,14 +327,16 @@ NN_METHODS = ("sigmoid", "relu", "softmax", "log_softmax", "softplus", "leaky_re
 
 
 def _plain_index(index):
-    """Indices are constants: unwrap any Tensor inside them."""
+    """Indices are constants: unwrap any Tensor inside them (a batched index inside vmap
+    stays, for the batching rule)."""
     if isinstance(index, Tensor):
-        return index.data
+        return index if hasattr(index, "_level") else index.data
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return tuple(i.data if isinstance(i, Tensor) and not hasattr(i, "_level") else i
+                     for i in index)
     if isinstance(index, list):
-        return [i.data if isinstance(i, Tensor) else i for i in index] \
-            if any(isinstance(i, Tensor) for i in index) else index
+        return [i.data if isinstance(i, Tensor) and not hasattr(i, "_level") else i
+                for i in index] if any(isinstance(i, Tensor) for i in index) else index
     return index
 
 

@@ -11,7 +11,8 @@ a bound gives 0, hypot and arctan2 at the origin give 0.
 """
 import numpy as np
 
-from ..core.primitive import Primitive, defjvp, defvjp
+from ..core.batching import batch_elementwise
+from ..core.primitive import Primitive, defbatch, defjvp, defvjp
 
 PI = np.pi
 LN2 = np.log(2.0)
@@ -242,6 +243,12 @@ KINKS = {
 }
 for _name, _k in KINKS.items():
     _ops[_name].kink = _k
+
+# ------------------------------------------------------- batching rules (vmap)
+# Every op here broadcasts, so one rule serves the whole family: batch axes in front,
+# per-example axes lined up (core/batching.py).  Ops added later without a rule run in a loop.
+for _op in _ops.values():
+    defbatch(_op, batch_elementwise)
 
 globals().update(_ops)
 __all__ = sorted(_ops)

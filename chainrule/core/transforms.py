@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import numbers
 import warnings
+import weakref
 
 import numpy as np
 
@@ -93,9 +94,15 @@ def _live(t):
     if not t.requires_grad:
         return False
     for node in toposort(t):
-        if node._op is None and node.requires_grad or has_open_level(node):
+        if node._op is None and node.requires_grad and id(node) not in _pullback_inputs \
+                or has_open_level(node):
             return True
     return False
+
+
+# The leaves of a vjp stay differentiable while its pullback lives, but nothing outside it
+# differentiates with respect to them: they do not make a result "live".
+_pullback_inputs = weakref.WeakValueDictionary()
 
 
 def _release(leaves):
@@ -323,6 +330,8 @@ def vjp(fun, *primals, has_aux=False):
 
     got = _attempts(run)
     ins, held, out_leaves, out_def, aux = got
+    for t in ins.nodes:
+        _pullback_inputs[id(t)] = t
     nodes = [_node(o) for o in out_leaves]
     out_levels = [levels_of(o) for o in out_leaves]
 

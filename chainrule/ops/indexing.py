@@ -61,30 +61,39 @@ def _axis(axis, ndim, op):
     return axis % ndim
 
 
-def _data(x):
-    return x.data if isinstance(x, Tensor) else x
+def _indices(indices):
+    """Constant integer indices (a batched index inside vmap stays as it is)."""
+    if isinstance(indices, Tensor):
+        return indices if hasattr(indices, "_level") else np.asarray(indices.data)
+    return np.asarray(indices)
 
 
 def take(a, indices, axis=None):
     """``np.take`` as a getitem with an integer array, so repeats accumulate gradient."""
-    indices = np.asarray(_data(indices))
+    indices = _indices(indices)
     if indices.dtype.kind not in "iu":
         raise ChainruleError("take", expected="integer indices", actual=f"dtype {indices.dtype}",
                              fix="convert them, e.g. indices.astype(int)")
-    if not isinstance(a, Tensor):
+    if not isinstance(a, Tensor) and not isinstance(indices, Tensor):
         return np.take(a, indices, axis=axis)
+    from .shape import moveaxis, reshape
     if axis is None:
-        from .shape import reshape
         return getitem(reshape(a, (-1,)), indices)
+    a = a if isinstance(a, Tensor) else np.asarray(a)
     ax = _axis(axis, a.ndim, "take")
+    if isinstance(indices, Tensor):       # per-example indices: one advanced index in front
+        out = getitem(moveaxis(a, ax, 0) if ax else a, indices)
+        k = indices.ndim
+        return moveaxis(out, tuple(range(k)), tuple(range(ax, ax + k))) if ax and k else out
     return getitem(a, (slice(None),) * ax + (indices,))
 
 
 def take_along_axis(arr, indices, axis=-1):
     """``np.take_along_axis``: one fancy index per axis, broadcast against ``indices``."""
-    indices = np.asarray(_data(indices))
-    if not isinstance(arr, Tensor):
+    indices = _indices(indices)
+    if not isinstance(arr, Tensor) and not isinstance(indices, Tensor):
         return np.take_along_axis(arr, indices, axis=axis)
+    arr = arr if isinstance(arr, Tensor) else np.asarray(arr)
     if axis is None:
         from .shape import reshape
         arr, axis = reshape(arr, (-1,)), 0

@@ -385,8 +385,20 @@ def _b_einsum(op, bdims, n, subscripts, *operands, optimize=False):
     return _b_einsum_of(list(specs), out, operands, bdims[1:], optimize)
 
 
+def _b_kron(op, bdims, n, a, b):
+    """kron(a, b)[i·B + j] = a[i]·b[j] on every axis: an outer product with axes interleaved."""
+    from .elementwise import multiply
+    sa, sb = _per(a, bdims[0]), _per(b, bdims[1])
+    nd = max(len(sa), len(sb))
+    pa, pb = (1,) * (nd - len(sa)) + sa, (1,) * (nd - len(sb)) + sb
+    lead_a, lead_b = (n,) if bdims[0] is not None else (), (n,) if bdims[1] is not None else ()
+    a2 = reshape(a, lead_a + tuple(v for x in pa for v in (x, 1)))
+    b2 = reshape(b, lead_b + tuple(v for x in pb for v in (1, x)))
+    return reshape(multiply(a2, b2), (n,) + tuple(x * y for x, y in zip(pa, pb)))
+
+
 BATCH = {matmul: _b_matmul, dot: _b_dot, inner: _b_inner, outer: _b_outer, vdot: _b_vdot,
-         tensordot: _b_tensordot, _einsum: _b_einsum}      # kron: the per-example loop
+         tensordot: _b_tensordot, _einsum: _b_einsum, kron: _b_kron}
 for _op, _rule in BATCH.items():
     defbatch(_op, _rule)
 

@@ -27,10 +27,6 @@ def _inverse_perm(axes, ndim):
     return tuple(int(i) for i in np.argsort([int(a) % ndim for a in axes]))
 
 
-def _data(x):
-    return x.data if isinstance(x, Tensor) else x
-
-
 def _negate(shift):
     return -shift if np.ndim(shift) == 0 else tuple(-s for s in shift)
 
@@ -160,23 +156,23 @@ atleast_1d, atleast_2d, atleast_3d = (_atleast(f) for f in (np.atleast_1d, np.at
 
 def flipud(m):
     """``np.flipud``: flip along axis 0 (at least 1-D)."""
-    if np.ndim(_data(m)) < 1:
+    if np.ndim(m) < 1:
         raise ValueError("Input must be >= 1-d.")
     return flip(m, 0)
 
 
 def fliplr(m):
     """``np.fliplr``: flip along axis 1 (at least 2-D)."""
-    if np.ndim(_data(m)) < 2:
+    if np.ndim(m) < 2:
         raise ValueError("Input must be >= 2-d.")
     return flip(m, 1)
 
 
 def diag(v, k=0):
     """``np.diag``: 1-D -> square matrix with v on diagonal k; 2-D -> diagonal k (1-D)."""
-    ndim = np.ndim(_data(v))
     if not isinstance(v, Tensor):
         return np.diag(v, k)
+    ndim = v.ndim
     if ndim == 1:
         n = v.shape[0] + abs(k)
         return diagonal_embed(v, k, 0, 1, (n, n))
@@ -199,7 +195,7 @@ def sort(a, axis=-1, kind=None, order=None):
                              fix="structured arrays have no gradient; sort plain floats")
     if axis is None:
         a, axis = reshape(a, (-1,)), -1
-    return take_along_axis(a, np.argsort(a.data, axis=axis, kind="stable"), axis)
+    return take_along_axis(a, argsort(a, axis, kind="stable"), axis)
 
 
 argsort = Primitive("argsort", np.argsort, differentiable=False)

@@ -202,6 +202,26 @@ def open_levels():
     return tuple(level for level, _, _ in state.local.vmaps)
 
 
+class known_sizes:
+    """Batch sizes of levels whose vmap has returned, for a rule that re-batches user code in
+    a later backward pass (custom_vjp's bwd under ``grad(... vmap ...)``)."""
+
+    def __init__(self, sizes):
+        self.sizes = sizes
+        self.added = ()
+
+    def __enter__(self):
+        self.added = [k for k in self.sizes if k not in _sizes]
+        for k in self.added:
+            _sizes[k] = self.sizes[k]
+        return self
+
+    def __exit__(self, *exc):
+        for k in self.added:
+            _sizes.pop(k, None)
+        return False
+
+
 def size_of(level, sizes=None):
     if sizes is not None and level in sizes:
         return sizes[level]
@@ -247,11 +267,6 @@ def relayout(v, have=(), want=(), drop=(), sizes=None):
         u = shape_ops.moveaxis(u, -1, i)
         labels.pop(j)
     keep = sorted((set(labels) - set(want) - set(drop)))        # marks of the result
-    for level in drop:
-        if level not in labels:
-            continue
-        if level in marks and level not in have:
-            raise ChainruleError("vmap", message="internal: summing over a batch of cotangents")
     order = [lv for lv in keep] + [lv for lv in want if lv in labels] + \
         [lv for lv in labels if lv in drop]
     perm = [labels.index(lv) for lv in order] + list(range(len(labels), len(labels) + rest))

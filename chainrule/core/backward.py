@@ -13,7 +13,9 @@ import numpy as np
 
 from . import state
 from .anomaly import check_gradient
-from .errors import ChainruleError, ChainruleTypeError, describe
+from .errors import ChainruleError, ChainruleRuntimeError, ChainruleTypeError, describe
+from .hooks import registry as _tensor_hooks
+from .hooks import run_hooks
 from .primitive import Primitive, fit_grad
 from .tensor import Tensor, has_open_level
 
@@ -42,7 +44,7 @@ class Observer:
 
 
 def _freed(*_a, **_k):
-    raise ChainruleError(
+    raise ChainruleRuntimeError(
         "backward", message="trying to backward through the graph a second time",
         expected="a graph that still holds its saved values",
         actual="a graph already freed by an earlier backward()",
@@ -63,9 +65,14 @@ def toposort(root, stop=None):
     Python's recursion limit).  Tensors in ``stop`` (a set) are not looked through.
     (Tensors hash by identity, so they serve as set and dict keys.)
     """
-    nodes = [root]
-    seen = {root}
-    stack = [root]
+    if type(root) is list:              # several outputs (chainrule.autograd.grad)
+        nodes = list(dict.fromkeys(root))
+        seen = set(nodes)
+        stack = list(nodes)
+    else:
+        nodes = [root]
+        seen = {root}
+        stack = [root]
     while stack:
         t = stack.pop()
         parents = t._parents
@@ -110,10 +117,11 @@ def _seed(out, gradient, op="backward"):
     return g
 
 
-def backward(out, gradient=None, retain_graph=None, create_graph=False):
-    """``Tensor.backward``: accumulate d(out)/d(leaf) into every leaf's ``.grad``."""
+def backward(out, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    """``Tensor.backward``: accumulate d(out)/d(leaf) into every leaf's ``.grad`` (or only into
+    the Tensors in ``inputs``, as in PyTorch)."""
     if not isinstance(out, Tensor) or not out.requires_grad:
-        raise ChainruleError(
+        raise ChainruleRuntimeError(
             "backward", message="this Tensor does not require grad and has no graph",
             expected="a Tensor computed from inputs created with requires_grad=True",
             actual="requires_grad=False",
@@ -125,8 +133,15 @@ def backward(out, gradient=None, retain_graph=None, create_graph=False):
     if create_graph and not isinstance(seed, Tensor):
         seed = Tensor(seed)
     retained = [] if not create_graph else None
+    if inputs is not None:
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     grads = run_backward(out, seed, create_graph=create_graph, free=not retain_graph,
-                         retained=retained)
+                         retained=retained, inputs=inputs)
+    accumulate(grads, retained, create_graph, taken=(gradient,))
+
+
+def accumulate(grads, retained, create_graph, taken=()):
+    """Add the gradients of a backward pass into ``.grad``."""
     if create_graph:
         for t, g in grads:
             t.grad = g if t.grad is None else t.grad + g
@@ -134,8 +149,9 @@ def backward(out, gradient=None, retain_graph=None, create_graph=False):
     # a rule may hand the same array to several inputs (x + y), or pass the seed straight
     # through: no two .grad attributes, nor a .grad and the seed, may share memory, since
     # optimizers update them in place
+    retained = retained or []
     values = [g.data if isinstance(g, Tensor) else g for _, g in grads + retained]
-    values = hand_over(values, taken=(gradient,))
+    values = hand_over(values, taken=taken)
     for (t, _), g in zip(grads + retained, values):
         t.grad = g if t.grad is None else t.grad + g
 
@@ -173,22 +189,36 @@ def hand_over(values, taken=()):
 def run_backward(out, seed, create_graph=False, free=False, inputs=None, retained=None):
     """The chain rule.  Returns [(tensor, gradient)] for leaves (or for ``inputs``).
 
-    Intermediates that asked for ``retain_grad`` get their gradient too, in ``.grad``
-    (or, when ``retained`` is a list, as (tensor, gradient) pairs appended to it).
+    ``out`` may be a list of outputs with a list of seeds.  Intermediates that asked for
+    ``retain_grad`` get their gradient too, in ``.grad`` (or, when ``retained`` is a list, as
+    (tensor, gradient) pairs appended to it).  Tensor hooks (register_hook) see each node's
+    gradient before it is used.
     """
     stop = None if inputs is None else set(inputs)
     order = toposort(out, stop)
+    if type(out) is list:
+        grads = {}
+        for o, s in zip(out, seed):
+            grads[o] = s if o not in grads else grads[o] + s
+    else:
+        grads = {out: seed}
     hooks, anomaly = _state.hooks, _state.anomaly
-    if stop is None and not create_graph and not hooks and not anomaly:
-        return _first_order(order, {out: seed}, free, retained)
+    if stop is None and not create_graph and not hooks and not anomaly and not _tensor_hooks:
+        return _first_order(order, grads, free, retained)
     relevant = None if stop is None else _depends_on(order, stop)
-    grads = {out: seed}
+    tensor_hooks = _tensor_hooks
     owned = set()                     # gradient arrays we made, so may add into in place
     results = []
-    for t in reversed(order):
+    for k in range(len(order) - 1, -1, -1):
+        t = order[k]
+        if free:
+            order[k] = None           # a visited node can go as soon as nobody else holds it
         g = grads.pop(t, None)
         if g is None or (relevant is not None and t not in relevant):
             continue
+        if tensor_hooks and id(t) in tensor_hooks:
+            g = run_hooks(t, g, create_graph)
+            owned.discard(t)
         op = t._op
         if op is None or (stop is not None and t in stop):
             results.append((t, g))
@@ -232,7 +262,10 @@ def _first_order(order, grads, free, retained=None):
     owned = set()
     results = []
     pop, get = grads.pop, grads.get
-    for t in reversed(order):
+    for k in range(len(order) - 1, -1, -1):
+        t = order[k]
+        if free:
+            order[k] = None           # a visited node can go as soon as nobody else holds it
         g = pop(t, None)
         if g is None:
             continue

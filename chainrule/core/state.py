@@ -36,6 +36,7 @@ class _ThreadState(threading.local):
         self.scopes = []          # holds made inside each running transform (core/saved.py)
         self.quiet = 0            # > 0: transforms called by other transforms, which report themselves
         self.vmaps = []           # (level, batch size, private) of the vmap calls running here
+        self.inference = False    # inside inference_mode()
 
 
 local = _ThreadState()
@@ -62,6 +63,65 @@ class no_grad(_GradMode):
 class enable_grad(_GradMode):
     """Turn recording back on inside a ``no_grad`` block (this thread only)."""
     _enabled = True
+
+
+class set_grad_enabled(contextlib.ContextDecorator):
+    """Turn recording on or off in this thread, as ``torch.set_grad_enabled``: called as a
+    function it takes effect at once; as a ``with`` block (or decorator) it restores on exit
+    exactly what it found."""
+
+    def __init__(self, mode):
+        self.mode = bool(mode)
+        self.prev = grad_enabled.get()
+        grad_enabled.set(self.mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        grad_enabled.set(self.prev)
+        return False
+
+    def __call__(self, fn):
+        grad_enabled.set(self.prev)        # decorating is not calling: undo __init__'s switch
+        mode = self.mode
+
+        import functools
+
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+        return run
+
+
+class inference_mode(_GradMode):
+    """``torch.inference_mode``: run code without recording anything for derivatives (this
+    thread), for evaluation and serving.  ``inference_mode(False)`` leaves recording as it is.
+    Usable as ``with``, ``@inference_mode()`` and ``@inference_mode``."""
+
+    def __new__(cls, mode=True):
+        if callable(mode) and not isinstance(mode, bool):      # bare @inference_mode
+            return cls(True)(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode=True):
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        local.saved.append((grad_enabled.set(False if self.mode else grad_enabled.get()),
+                            local.inference))
+        local.inference = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        token, local.inference = local.saved.pop()
+        grad_enabled.reset(token)
+        return False
+
+
+def is_inference_mode_enabled():
+    return local.inference
 
 
 def is_grad_enabled():

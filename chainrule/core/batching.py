@@ -421,11 +421,19 @@ def batch_call(op, level, args, kwargs):
     vals, bdims = [], []
     n = None
     for a in args:
-        v, d = _reveal(a, level)
-        vals.append(v)
-        bdims.append(d)
-        if n is None and d == 0:
-            n = _shape(v)[0]
+        if type(a) is BatchedTensor and a._level == level:
+            v = a._inner
+            vals.append(v)
+            bdims.append(0)
+            if n is None:
+                n = v.shape[0] if type(v) is np.ndarray else _shape(v)[0]
+        elif type(a) in (list, tuple):
+            v, d = _reveal(a, level)
+            vals.append(v)
+            bdims.append(d)
+        else:
+            vals.append(a)
+            bdims.append(None)
     if n is None:                      # batched only inside an index
         n = next(_shape(x)[0] for v, d in zip(vals, bdims) if type(d) is tuple
                  for x, e in zip(v, d) if e == 0)
@@ -437,7 +445,10 @@ def batch_call(op, level, args, kwargs):
         out = loop(op, tuple(bdims), n, vals, kwargs)
     if type(out) is not np.ndarray and not isinstance(out, Tensor):
         out = np.asarray(out)
-    return _wrap1(level, out)
+    b = _new(BatchedTensor)
+    b._level = level
+    b._inner = out
+    return b
 
 
 _warned = set()
@@ -583,16 +594,22 @@ def shift_axes(axis, nd):
     return shift(axis, nd)
 
 
+def _ndim_of(a):
+    t = type(a)
+    if t is np.ndarray or t is Tensor:
+        return a.ndim
+    if a is None or t is float or t is int or t is bool or isinstance(a, (str, type)):
+        return 0
+    return len(_shape(a))
+
+
 def batch_elementwise(op, bdims, n, *args, **kw):
     """Elementwise (broadcasting) ops: line the batch axes up in front, NumPy does the rest."""
-    nd = 0
-    for a, d in zip(args, bdims):
-        if a is not None and not isinstance(a, (str, type)):
-            k = ndim(a) - (d is not None)
-            if k > nd:
-                nd = k
-    new = [align(a, d, nd) for a, d in zip(args, bdims)]
-    return op(*new, **kw)
+    dims = [_ndim_of(a) - (d is not None) for a, d in zip(args, bdims)]
+    nd = max(dims)
+    if any(k < nd for k, d in zip(dims, bdims) if d is not None):
+        args = [align(a, d, nd) for a, d in zip(args, bdims)]
+    return op(*args, **kw)
 
 
 def batch_leading(op, bdims, n, *args, **kw):

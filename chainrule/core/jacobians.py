@@ -10,6 +10,7 @@ pytree (a tuple of them for a tuple ``argnums``), each leaf of shape
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -23,7 +24,7 @@ from .vmap import vmap_call
 
 
 def _size(shape):
-    return int(np.prod(shape, dtype=np.int64))
+    return math.prod(shape)
 
 
 def _partial(fun, args, kwargs, nums):
@@ -39,6 +40,8 @@ def _basis(shapes, dtypes):
     """One block of the identity per leaf: leaf k gets rows (M, *shape_k) of eye(M)."""
     sizes = [_size(s) for s in shapes]
     total, off, out = sum(sizes), 0, []
+    if len(shapes) == 1:
+        return [np.eye(total, dtype=dtypes[0]).reshape((total,) + tuple(shapes[0]))], sizes, total
     for shape, dtype, s in zip(shapes, dtypes, sizes):
         out.append(np.eye(total, s, k=-off, dtype=dtype).reshape((total,) + tuple(shape)))
         off += s

@@ -102,10 +102,9 @@ def _batch_size(leaves, specs, axis_size):
             raise ChainruleError(
                 "vmap", message=f"cannot map over axis {a} of an argument with {nd} axes",
                 expected=f"an axis in [{-nd}, {nd})" if nd else "an array with at least one axis",
-                actual=describe(x if hasattr(x, "shape") else np.asarray(x)),
-                fix="use in_axes=None for arguments that are the same for every example")
-        sizes.setdefault(shape[a % nd], []).append(describe(x if hasattr(x, "shape")
-                                                            else np.asarray(x)))
+                actual=_describe(x), fix="use in_axes=None for arguments that are the same for "
+                                         "every example")
+        sizes.setdefault(shape[a % nd], []).append(x)
     if axis_size is not None:
         if sizes and set(sizes) != {axis_size}:
             raise ChainruleError("vmap", message="axis_size differs from the arguments' batch size",
@@ -117,11 +116,16 @@ def _batch_size(leaves, specs, axis_size):
                              expected="at least one argument with an in_axes entry that is not None",
                              actual="every in_axes entry is None", fix="pass axis_size=N")
     if len(sizes) > 1:
-        detail = "; ".join(f"size {k}: {', '.join(v[:2])}" for k, v in sorted(sizes.items()))
+        detail = "; ".join(f"size {k}: {', '.join(_describe(x) for x in v[:2])}"
+                           for k, v in sorted(sizes.items()))
         raise ChainruleError("vmap", message="the batched arguments have different batch sizes",
                              expected="one size along every mapped axis", actual=detail,
                              fix="check in_axes (a batch axis per argument, None for shared ones)")
     return next(iter(sizes))
+
+
+def _describe(x):
+    return describe(x if hasattr(x, "shape") else np.asarray(x))
 
 
 def _split(x, axis, level):

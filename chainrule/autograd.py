@@ -110,7 +110,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         found = _batched(outputs, seeds, inputs, create_graph, retain_graph)
     else:
         found = dict(run_backward(outputs, seeds, create_graph=create_graph,
-                                  free=not retain_graph, inputs=inputs))
+                                  free=not retain_graph, inputs=inputs, through=True))
     result = []
     for i, t in enumerate(inputs):
         g = found.get(t)
@@ -148,7 +148,7 @@ def _batched(outputs, seeds, inputs, create_graph, retain_graph):
         with batching.active():
             wrapped = [batching.wrap(s, (level,)) for s in seeds]
             found = dict(run_backward(outputs, wrapped, create_graph=create_graph,
-                                      free=not retain_graph, inputs=inputs))
+                                      free=not retain_graph, inputs=inputs, through=True))
             out = {}
             for t, g in found.items():
                 if batching.is_batched(g) and g._level == level:
@@ -178,6 +178,6 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         inputs, _ = _tensors(inputs, "inputs")
     retained = [] if not create_graph else None
     grads = run_backward(outputs, seeds, create_graph=create_graph, free=not retain_graph,
-                         inputs=inputs, retained=retained)
+                         inputs=inputs, retained=retained, through=True)
     accumulate(grads, retained, create_graph, taken=tuple(s for s in seeds
                                                           if isinstance(s, np.ndarray)))

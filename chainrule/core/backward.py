@@ -136,7 +136,7 @@ def backward(out, gradient=None, retain_graph=None, create_graph=False, inputs=N
     if inputs is not None:
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     grads = run_backward(out, seed, create_graph=create_graph, free=not retain_graph,
-                         retained=retained, inputs=inputs)
+                         retained=retained, inputs=inputs, through=True)
     accumulate(grads, retained, create_graph, taken=(gradient,))
 
 
@@ -186,16 +186,18 @@ def hand_over(values, taken=()):
     return out
 
 
-def run_backward(out, seed, create_graph=False, free=False, inputs=None, retained=None):
+def run_backward(out, seed, create_graph=False, free=False, inputs=None, retained=None,
+                 through=False):
     """The chain rule.  Returns [(tensor, gradient)] for leaves (or for ``inputs``).
 
     ``out`` may be a list of outputs with a list of seeds.  Intermediates that asked for
     ``retain_grad`` get their gradient too, in ``.grad`` (or, when ``retained`` is a list, as
     (tensor, gradient) pairs appended to it).  Tensor hooks (register_hook) see each node's
-    gradient before it is used.
+    gradient before it is used.  ``through``: the walk goes on past ``inputs`` that are
+    intermediates (PyTorch's autograd.grad with inputs at several depths of one graph).
     """
     stop = None if inputs is None else set(inputs)
-    order = toposort(out, stop)
+    order = toposort(out, None if through else stop)
     if type(out) is list:
         grads = {}
         for o, s in zip(out, seed):
@@ -214,17 +216,20 @@ def run_backward(out, seed, create_graph=False, free=False, inputs=None, retaine
         if free:
             order[k] = None           # a visited node can go as soon as nobody else holds it
         g = grads.pop(t, None)
-        if g is None or (relevant is not None and t not in relevant):
+        if g is None:
+            continue
+        op = t._op
+        if op is FREED:
+            _freed()
+        if relevant is not None and t not in relevant:
             continue
         if tensor_hooks and id(t) in tensor_hooks:
             g = run_hooks(t, g, create_graph)
             owned.discard(t)
-        op = t._op
         if op is None or (stop is not None and t in stop):
             results.append((t, g))
-            continue
-        if op is FREED:
-            _freed()
+            if op is None or not through:
+                continue
         if t._retain:
             _retain(t, g.data if isinstance(g, Tensor) and not create_graph else g, retained)
         args, ans = (t._args, t) if create_graph else (t._raw, t.data)
@@ -352,6 +357,9 @@ def _depends_on(order, stop):
     """The tensors in ``order`` that depend on any of the ``stop`` tensors."""
     dep = set(stop)
     for t in order:
+        if t._op is FREED:               # what it depended on is gone: going on must fail loudly
+            dep.add(t)
+            continue
         parents = t._parents
         if parents is not None and t not in stop:
             for _, a in parents:

@@ -19,7 +19,8 @@ from .errors import ChainruleError, ChainruleTypeError
 from .primitive import _dtype, _shape
 from .pytree import flatten, unflatten
 from .tensor import Tensor
-from .transforms import _as_float_array, argnums_tuple, grad, jvp, quiet_unused, vjp
+from .transforms import (_as_float_array, argnums_tuple, grad, jvp, need_complex, quiet_unused,
+                         refuse_complex, vjp)
 from .vmap import vmap_call
 
 
@@ -72,23 +73,36 @@ def _float_outputs(leaves, op):
                                          "derivative")
 
 
+def _dtypes(op, holomorphic, leaves, what):
+    """JAX's rules: jacfwd of a complex input and jacrev of a complex output need holomorphic."""
+    for v in leaves:
+        if holomorphic:
+            need_complex(op, what, v)
+        elif (what == "input") == (op == "jacfwd"):
+            direct = "jvp" if op == "jacfwd" else "vjp"
+            refuse_complex(op, what, v, "pass holomorphic=True for a holomorphic function; "
+                                        f"otherwise use chainrule.{direct} directly")
+
+
 def _hand(tree):
     leaves, d = flatten(tree)
     return unflatten(d, hand_over(leaves))
 
 
-def jacrev(fun, argnums=0, has_aux=False):
+def jacrev(fun, argnums=0, has_aux=False, holomorphic=False):
     """The Jacobian by reverse mode: one forward pass, one backward pass for all output
     elements at once (a vmap of the pullback over the basis)."""
     @functools.wraps(fun)
     def wrapped(*args, **kwargs):
         single, nums = argnums_tuple(argnums, len(args), "jacrev")
+        _dtypes("jacrev", holomorphic, [x for n in nums for x in flatten(args[n])[0]], "input")
         with quiet_unused():            # a zero row or column is an ordinary Jacobian entry
             res = vjp(_partial(fun, args, kwargs, nums), *[args[n] for n in nums],
                       has_aux=has_aux)
         out, pull = res[0], res[1]
         out_leaves, out_def = flatten(out)
         _float_outputs(out_leaves, "jacrev")
+        _dtypes("jacrev", holomorphic, out_leaves, "output")
         shapes = [_shape(o) for o in out_leaves]
         basis, sizes, total = _basis(shapes, [_dtype(o) if isinstance(o, (Tensor, np.ndarray))
                                               else np.asarray(o).dtype for o in out_leaves])
@@ -106,6 +120,7 @@ def jacrev(fun, argnums=0, has_aux=False):
             off += s
         jac = _hand(unflatten(out_def, leaves))
         return (jac, res[2]) if has_aux else jac
+    wrapped._derivative = True     # its output is a derivative of fun's
     return wrapped
 
 
@@ -120,7 +135,7 @@ def _map_tree(fn, tree):
     return unflatten(d, [fn(x) for x in leaves])
 
 
-def jacfwd(fun, argnums=0, has_aux=False):
+def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
     """The Jacobian by forward mode: one forward pass carrying a tangent per input element
     (a vmap of jvp over the basis)."""
     @functools.wraps(fun)
@@ -129,6 +144,7 @@ def jacfwd(fun, argnums=0, has_aux=False):
         chosen = [args[n] for n in nums]
         trees = [flatten(c) for c in chosen]
         in_leaves = [_as_float_array(x, "jacfwd") for leaves, _ in trees for x in leaves]
+        _dtypes("jacfwd", holomorphic, in_leaves, "input")
         shapes = [_shape(x) for x in in_leaves]
         basis, sizes, total = _basis(shapes, [_dtype(x) for x in in_leaves])
         f = _partial(fun, args, kwargs, nums)
@@ -150,6 +166,8 @@ def jacfwd(fun, argnums=0, has_aux=False):
             cols = (zero, r[2]) if has_aux else zero
         tan, aux = cols if has_aux else (cols, None)
         out_leaves, out_def = flatten(tan)
+        if holomorphic:
+            _dtypes("jacfwd", True, out_leaves, "output")
         leaves = []
         for col in out_leaves:
             per_arg, pos, off = [], 0, 0
@@ -163,22 +181,23 @@ def jacfwd(fun, argnums=0, has_aux=False):
             leaves.append(per_arg[0] if single else tuple(per_arg))
         jac = _hand(unflatten(out_def, leaves))
         return (jac, aux) if has_aux else jac
+    wrapped._derivative = True     # its output is a derivative of fun's
     return wrapped
 
 
-def jacobian(fun, argnums=0, mode="rev", has_aux=False):
+def jacobian(fun, argnums=0, mode="rev", has_aux=False, holomorphic=False):
     """The Jacobian, shaped ``out.shape + x.shape`` per output and input leaf; ``mode`` 'rev'
     (jacrev: cheaper for few outputs) or 'fwd' (jacfwd: cheaper for few inputs)."""
     if mode not in ("rev", "fwd"):
         raise ChainruleError("jacobian", expected="mode='rev' or mode='fwd'", actual=repr(mode),
                              fix="rev is cheaper for few outputs, fwd for few inputs")
-    return (jacrev if mode == "rev" else jacfwd)(fun, argnums, has_aux)
+    return (jacrev if mode == "rev" else jacfwd)(fun, argnums, has_aux, holomorphic)
 
 
-def hessian(fun, argnums=0, has_aux=False):
+def hessian(fun, argnums=0, has_aux=False, holomorphic=False):
     """The Hessian: ``jacfwd(jacrev(fun))`` (forward over reverse), as in JAX; for
     ``argnums=(0, 1)`` a nested tuple ``((H00, H01), (H10, H11))``."""
-    return jacfwd(jacrev(fun, argnums, has_aux), argnums, has_aux)
+    return jacfwd(jacrev(fun, argnums, has_aux, holomorphic), argnums, has_aux, holomorphic)
 
 
 def hvp(fun, primals, tangents):

@@ -195,6 +195,41 @@ def _split_aux(result, has_aux, op):
     return result[0], result[1]
 
 
+# ------------------------------------------------------- complex dtypes (JAX's rules)
+def _dtype_of(x):
+    return _dtype(x) if isinstance(x, (Tensor, np.ndarray)) else np.asarray(x).dtype
+
+
+def _shown(x):
+    return describe(x if isinstance(x, (Tensor, np.ndarray)) else np.asarray(x))
+
+
+def need_complex(op, what, x):
+    """``holomorphic=True`` needs complex inputs and outputs, as in JAX."""
+    if _dtype_of(x).kind != "c":
+        raise ChainruleTypeError(
+            op, message=f"with holomorphic=True the {what} must be complex",
+            expected=f"complex {what}s (the derivative f'(z) of a holomorphic f)",
+            actual=_shown(x), fix=f"pass complex values (e.g. x + 0j), or drop holomorphic=True"
+                                  f"{' for a real output' if what == 'output' else ''}")
+
+
+def refuse_complex(op, what, x, fix):
+    """A complex value where only a real one has a meaning without holomorphic=True."""
+    if _dtype_of(x).kind == "c":
+        raise ChainruleTypeError(op, message=f"the {what} is complex", expected=f"a real {what}",
+                                 actual=_shown(x), fix=fix)
+
+
+def _holomorphic_seed(out, op):
+    """The cotangent 1 of a complex scalar output: its vjp is f'(z) for a holomorphic f."""
+    need_complex(op, "output", out)
+    shape = _shape(out)
+    if int(np.prod(shape)) != 1:
+        check_scalar_output(np.zeros(shape), op)        # the usual "must return a scalar" error
+    return shape
+
+
 class _Leaves:
     """The inputs of a reverse transform: fresh leaves per pytree leaf of the chosen arguments,
     each batched over the vmaps running now (plus ``extra`` levels), so that every example
@@ -257,27 +292,38 @@ class _Retry:
 
 
 # --------------------------------------------------------------------- grad
-def value_and_grad(fun, argnums=0, has_aux=False):
-    """Return f(x) and its gradient with respect to the ``argnums`` arguments."""
+def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
+    """Return f(x) and its gradient with respect to the ``argnums`` arguments.
+
+    With ``holomorphic=True`` (complex inputs, a complex output) the gradient is f'(z).
+    """
     @functools.wraps(fun)
     def wrapped(*args, **kwargs):
         single, nums = argnums_tuple(argnums, len(args), "grad")
 
         def run(extra):
             ins = _Leaves(args, nums, "grad", extra)
+            if holomorphic:
+                for x in ins.plain:
+                    need_complex("grad", "input", x)
             with saved.scope(_hold_inputs(ins.plain)):      # inputs read-only while the graph lives
                 result = fun(*ins.args, **kwargs)
                 out, aux = _split_aux(result, has_aux, "grad")
-                check_scalar_output(out, "grad")
+                if holomorphic:
+                    _holomorphic_seed(out, "grad")
+                else:
+                    check_scalar_output(out, "grad")
                 more = ins.missing_levels([out])
                 if more and not extra:
                     _release(ins.nodes)
                     return _Retry(more)
                 node = _node(out)
-                seed = np.ones(node.data.shape, node.dtype) if levels_of(out) else None
+                seed = np.ones(node.data.shape, node.dtype) if levels_of(out) or holomorphic \
+                    else None
                 missing = []
                 grads = grad_of(node, ins.nodes, seed=seed, op="grad", missing=missing)
-            _warn_unused("grad", missing, ins.owners)
+            if not getattr(fun, "_derivative", False):      # a derivative may well be constant
+                _warn_unused("grad", missing, ins.owners)
             _release(ins.nodes)
             value = out.reshape(()) if isinstance(out, Tensor) and out.ndim else out
             value = _unwrap(value if isinstance(value, Tensor) else node.reshape(()),
@@ -287,12 +333,13 @@ def value_and_grad(fun, argnums=0, has_aux=False):
             g = per_arg[0] if single else per_arg
             return ((value, _plain_aux(aux)), g) if has_aux else (value, g)
         return _attempts(run)
+    wrapped._derivative = True     # its output is a derivative of fun's
     return wrapped
 
 
-def grad(fun, argnums=0, has_aux=False):
+def grad(fun, argnums=0, has_aux=False, holomorphic=False):
     """The gradient of a scalar function, as a function (``jax.grad``)."""
-    vg = value_and_grad(fun, argnums, has_aux)
+    vg = value_and_grad(fun, argnums, has_aux, holomorphic)
 
     @functools.wraps(fun)
     def wrapped(*args, **kwargs):
@@ -300,6 +347,7 @@ def grad(fun, argnums=0, has_aux=False):
         if has_aux:
             return g, value_aux[1]
         return g
+    wrapped._derivative = True     # its output is a derivative of fun's
     return wrapped
 
 
@@ -343,6 +391,9 @@ def vjp(fun, *primals, has_aux=False):
                                  actual=f"{len(ct_leaves)}", fix="pass one array per output")
         total, unreached, plain_cts = None, set(range(len(ins.nodes))), []
         for o, node, lv, c in zip(out_leaves, nodes, out_levels, ct_leaves):
+            if node.dtype.kind != "c":
+                refuse_complex("vjp pullback", "cotangent of a real output", c,
+                               "pass a real cotangent (the imaginary part would be dropped)")
             if not isinstance(c, Tensor):
                 c = np.asarray(c, dtype=node.dtype)
                 plain_cts.append(c)
@@ -357,7 +408,8 @@ def vjp(fun, *primals, has_aux=False):
             total = gs if total is None else [a + b for a, b in zip(total, gs)]
         if total is None:
             total = [np.zeros_like(t.data) for t in ins.nodes]
-        _warn_unused("vjp", unreached if nodes else (), ins.owners)
+        if not getattr(fun, "_derivative", False):
+            _warn_unused("vjp", unreached if nodes else (), ins.owners)
         return ins.results(total, taken=plain_cts)
 
     pullback.held = held     # the inputs stay read-only while the pullback can still be called
@@ -401,6 +453,9 @@ def jvp(fun, primals, tangents, has_aux=False):
                                          expected=f"shape {_shape(x)}",
                                          actual=describe(v if hasattr(v, "shape") else np.asarray(v)),
                                          fix="give each primal a tangent of its own shape")
+                if _dtype(x).kind != "c":
+                    refuse_complex("jvp", "tangent of a real primal", v,
+                                   "pass a real tangent, or make the primal complex (x + 0j)")
                 lv, u = unwrap(x)
                 if not isinstance(v, Tensor):
                     v = np.asarray(v, dtype=_dtype(x))

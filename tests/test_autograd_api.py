@@ -55,6 +55,7 @@ def test_hooks_run_in_order_and_under_create_graph():
     assert order == [1, 2]
     assert isinstance(x.grad, cr.Tensor) and x.grad.requires_grad
     np.testing.assert_allclose(x.grad.data, 2 * 3 * x.data ** 2 + 1)
+    x.grad = None                       # (a graph-holding .grad points back at x: a cycle)
 
 
 def test_hooks_fire_in_transforms_and_functional_grad():

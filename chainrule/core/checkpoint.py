@@ -22,6 +22,7 @@ import numpy as np
 from . import state
 from .backward import grad_of
 from .batching import core, levels_of, wrap
+from .custom import OneVisit, _last_active
 from .primitive import Primitive, _next_seq
 from .pytree import flatten, unflatten
 from .tensor import Tensor
@@ -86,19 +87,15 @@ def _collapse(o, start):
             vals.append(op(*args, **kw))
         return vals[out_index]
 
-    cache = []
-
-    def vjp(i, g, ans, *a):
-        if not (cache and cache[0] is g):
-            with state.enable_grad():
-                again = replay(external)
-                grads = grad_of(again, external, seed=g, create_graph=isinstance(g, Tensor),
-                                op="checkpoint")
-            cache[:] = [g, grads]
-        return cache[1][i]
+    def gradients(g):
+        with state.enable_grad():
+            again = replay(external)
+            return grad_of(again, external, seed=g, create_graph=isinstance(g, Tensor),
+                           op="checkpoint")
+    visit = OneVisit(gradients, _last_active(external))
 
     op = Primitive("checkpoint", lambda *raw: replay(list(raw)))
-    op.vjp = vjp
+    op.vjp = lambda i, g, ans, *a: visit(i, g)
     op.jvp = None
     op.formula = {k: "recomputed" for k in range(len(external))}
     t = Tensor.__new__(Tensor)

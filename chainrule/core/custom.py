@@ -118,6 +118,31 @@ def _to_tape(g, levels, out_levels, marks):
     return relayout(g, (), tuple(levels), drop=tuple(sorted(drop)))
 
 
+class OneVisit:
+    """A node's input gradients, all computed at the first vjp call of a backward visit
+    (``compute(g, *extra)``), handed out one argument at a time, and dropped after the last
+    input that needs one: kept longer, gradients built under create_graph would tie the node
+    into a reference cycle (and keep the arrays its graph guards read-only)."""
+
+    def __init__(self, compute, last):
+        self.compute, self.last = compute, last
+        self.key = self.value = None
+
+    def __call__(self, i, g, *extra):
+        if self.key is not g:
+            self.value = self.compute(g, *extra)
+            self.key = g
+        value = self.value[i]
+        if i >= self.last:
+            self.key = self.value = None
+        return value
+
+
+def _last_active(values):
+    return max((i for i, v in enumerate(values) if isinstance(v, Tensor) and v.requires_grad),
+               default=0)
+
+
 def _zeros(x):
     return np.zeros(_shape(x), _dtype(x) if _dtype(x).kind in "fc" else np.float64)
 
@@ -177,12 +202,9 @@ class custom_vjp:
         out_leaves, out_def = flatten(out)
         nondiff = [args[i] for i in call.nondiff]
         bwd, sizes = self.bwd, _sizes(call, out_leaves)
-        cache = []
 
-        def gradients(k, g):
+        def gradients(g, k):
             """All inputs' gradients for the cotangent ``g`` of output leaf k (tape coords)."""
-            if cache and cache[0] is g and cache[1] == k:
-                return cache[2]
             out_lv = levels_of(out_leaves[k])
             marks = levels_of(g)
             with batching.active(), batching.known_sizes(sizes):
@@ -193,18 +215,17 @@ class custom_vjp:
                     leaves, d = flatten(res)
                     r = unflatten(d, [x.data if type(x) is Tensor else x for x in leaves])
                 flat = call.flat_result(bwd(*nondiff, r, unflatten(out_def, cts)), "bwd")
-                grads = [np.zeros(_shape(c), _dtype(c)) if gi is None else
-                         _to_tape(gi, lv, out_lv, marks) for gi, lv, c in
-                         zip(flat, call.levels, call.cores)]
-            cache[:] = [g, k, grads]
-            return grads
+                return [np.zeros(_shape(c), _dtype(c)) if gi is None else
+                        _to_tape(gi, lv, out_lv, marks) for gi, lv, c in
+                        zip(flat, call.levels, call.cores)]
 
         results = []
         for k, o in enumerate(out_leaves):
             data = core(o)
             data = data.data if isinstance(data, Tensor) else np.asarray(data)
             op = Primitive(name, lambda *a, _d=data: _d)
-            op.vjp = (lambda k: lambda i, g, ans, *a: gradients(k, g)[i])(k)
+            visit = OneVisit(gradients, _last_active(call.cores))
+            op.vjp = (lambda k, visit: lambda i, g, ans, *a: visit(i, g, k))(k, visit)
             results.append(wrap(op(*call.cores), levels_of(o)))
         return unflatten(out_def, results)
 
@@ -262,11 +283,7 @@ class custom_jvp:
                     return to_levels(tk, out_lv, sizes) if out_lv else tk
             return rule
 
-        cache = []
-
-        def gradients(k, g, a):
-            if cache and cache[0] is g and cache[1] == k:
-                return cache[2]
+        def gradients(g, k, a):
             from .transforms import quiet_unused, vjp
             out_lv = levels_of(out_leaves[k])
             marks = levels_of(g)
@@ -276,9 +293,7 @@ class custom_jvp:
                 zeros = [_zeros(x) for x in call.leaves]
                 _, pull = vjp(lambda *ts: me._tangents_out(call, nondiff, a, ts)[k], *zeros)
                 flat = pull(gk)
-                grads = [_to_tape(gi, lv, out_lv, marks) for gi, lv in zip(flat, call.levels)]
-            cache[:] = [g, k, grads]
-            return grads
+                return [_to_tape(gi, lv, out_lv, marks) for gi, lv in zip(flat, call.levels)]
 
         results = []
         for k, o in enumerate(out_leaves):
@@ -286,7 +301,8 @@ class custom_jvp:
             data = data.data if isinstance(data, Tensor) else np.asarray(data)
             op = Primitive(name, lambda *p, _d=data: _d)
             op.jvp = jvp(k)
-            op.vjp = (lambda k: lambda i, g, ans, *a: gradients(k, g, a)[i])(k)
+            visit = OneVisit(gradients, _last_active(call.cores))
+            op.vjp = (lambda k, visit: lambda i, g, ans, *a: visit(i, g, k, a))(k, visit)
             results.append(wrap(op(*call.cores), levels_of(o)))
         return unflatten(out_def, results)
 

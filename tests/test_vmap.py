@@ -372,3 +372,13 @@ def test_grad_and_check_grad_through_vmap_both_modes():
     cr.check_grad(lambda w: f(w, X), rng.standard_normal(3), order=2, modes=("fwd", "rev"))
     g = cr.vmap(lambda x: cnp.sin(x) ** 2)
     cr.check_grad(g, X, order=2, modes=("fwd", "rev"))
+
+
+def test_the_batching_coverage_page_is_current():
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    r = subprocess.run([sys.executable, os.path.join(root, "tools", "batching.py"), "--check"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr

@@ -66,13 +66,29 @@ view and batch your rules the same way.
 """
 
 
+def modules():
+    """The modules whose primitives are listed: every rule table in chainrule/ops (a module
+    added later shows up by itself), then the engine's."""
+    import pkgutil
+    sys.path.insert(0, ROOT)
+    import chainrule.ops
+    found = [f"chainrule.ops.{m.name}" for m in pkgutil.iter_modules(chainrule.ops.__path__)]
+    known = [m for m in FAMILIES if m in found]
+    new = sorted(set(found) - set(known))
+    # modules that re-export others' primitives (linalg, construction) come after all others,
+    # so each primitive is listed under the module that defines it
+    first = [m for m in known if m not in ("chainrule.ops.linalg", "chainrule.ops.construction")]
+    last = [m for m in known if m not in first]
+    return first + new + last + [m for m in FAMILIES if m not in found]
+
+
 def primitives():
-    """{module name: [primitive, ...]} for every module in FAMILIES (each primitive once)."""
+    """{module name: [primitive, ...]} for every module (each primitive once, where defined)."""
     sys.path.insert(0, ROOT)
     import chainrule  # noqa: F401  (loads every rule table)
     from chainrule.core.primitive import Primitive
     seen, out = set(), {}
-    for mod_name in FAMILIES:
+    for mod_name in modules():
         mod = importlib.import_module(mod_name)
         found = []
         values = list(vars(mod).values()) + list(getattr(mod, "_ops", {}).values())
@@ -88,7 +104,8 @@ def markdown():
     lines = [HEADER]
     loops = []
     for mod_name, prims in primitives().items():
-        family, how = FAMILIES[mod_name]
+        family, how = FAMILIES.get(mod_name, (mod_name.rsplit(".", 1)[-1],
+                                              "see the module's batching section"))
         ruled = [p.name for p in prims if p.batch is not None]
         loops += [(family, p.name) for p in prims if p.batch is None]
         if not ruled:

@@ -336,6 +336,13 @@ def _broadcast(p, shape):
     return broadcast_to(p, shape) if isinstance(p, Tensor) else np.broadcast_to(p, shape)
 
 
+_ops = dict(concatenate=concatenate, stack=stack, vstack=vstack, hstack=hstack, dstack=dstack,
+            column_stack=column_stack, split=split, array_split=array_split, array=array,
+            asarray=asarray, pad=pad, diff=diff, copy=copy)
+globals().update(_ops)
+__all__ = sorted(_ops)
+
+
 # ------------------------------------------------------- batching rules (vmap)
 def _b_join(op, bdims, n, *arrays, axis=0):
     """concatenate / stack: every piece batched (shared pieces broadcast), the axis shifted."""
@@ -357,12 +364,7 @@ def _b_diff(op, bdims, size, a, n=1, axis=-1):
     return op(a, n, shift(axis, len(_shape(a)) - 1))
 
 
-for _op, _rule in ((_concatenate, _b_join), (_stack, _b_join), (_copy, batch_elementwise),
-                   (_pad, _b_pad), (_diff, _b_diff)):
-    defbatch(_op, _rule)
-
-_ops = dict(concatenate=concatenate, stack=stack, vstack=vstack, hstack=hstack, dstack=dstack,
-            column_stack=column_stack, split=split, array_split=array_split, array=array,
-            asarray=asarray, pad=pad, diff=diff, copy=copy)
-globals().update(_ops)
-__all__ = sorted(_ops)
+for _name, _rule in (("_concatenate", _b_join), ("_stack", _b_join), ("_copy", batch_elementwise),
+                     ("_pad", _b_pad), ("_diff", _b_diff)):
+    if isinstance(globals().get(_name), Primitive):
+        defbatch(globals()[_name], _rule)

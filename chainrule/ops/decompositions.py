@@ -434,6 +434,7 @@ def qr(a, mode="reduced"):
 
 _ops.update(slogdet=slogdet, cholesky=cholesky, eigh=eigh, eigvalsh=eigvalsh, svd=svd,
             svdvals=svdvals, pinv=pinv, qr=qr)
+__all__ = sorted(_ops)
 
 
 # ------------------------------------------------------- batching rules (vmap)
@@ -457,8 +458,8 @@ def _b_solve(op, bdims, n, a, b):
 from ..core.batching import batch_leading  # noqa: E402
 from ..core.primitive import defbatch  # noqa: E402
 
-for _op in (inv, det, _slogdet_sign, _logabsdet, _cholesky, _eigh_w, _eigh_v, _svd_u, _svd_s,
-            _svd_vh, _pinv, _qr_q, _qr_r):
-    defbatch(_op, batch_leading)
+for _name in ("inv", "det", "_slogdet_sign", "_logabsdet", "_cholesky", "_eigh_w", "_eigh_v",
+              "_svd_u", "_svd_s", "_svd_vh", "_pinv", "_qr_q", "_qr_r"):
+    if isinstance(globals().get(_name), Primitive):
+        defbatch(globals()[_name], batch_leading)
 defbatch(solve, _b_solve)
-__all__ = sorted(_ops)

@@ -244,11 +244,13 @@ KINKS = {
 for _name, _k in KINKS.items():
     _ops[_name].kink = _k
 
-# ------------------------------------------------------- batching rules (vmap)
-# Every op here broadcasts, so one rule serves the whole family: batch axes in front,
-# per-example axes lined up (core/batching.py).  Ops added later without a rule run in a loop.
-for _op in _ops.values():
-    defbatch(_op, batch_elementwise)
-
 globals().update(_ops)
 __all__ = sorted(_ops)
+
+
+# ------------------------------------------------------- batching rules (vmap)
+# Every op here broadcasts, so one rule serves the whole family: batch axes in front,
+# per-example axes lined up (core/batching.py).
+for _op in list(_ops.values()) + list(globals().values()):
+    if isinstance(_op, Primitive) and _op.batch is None:
+        defbatch(_op, batch_elementwise)

@@ -168,6 +168,10 @@ defjvp(softmax_cross_entropy,
        lambda dt, ans, z, t: sum(dt * -log_softmax(z), axis=-1))
 
 
+globals().update(_ops)
+__all__ = sorted(_ops)
+
+
 # ------------------------------------------------------- batching rules (vmap)
 def _batch_along(op, bdims, n, x, axis=-1):
     """softmax / log_softmax of one example along ``axis``: the same axis of the batch."""
@@ -181,7 +185,5 @@ BATCH = {
     "softmax_cross_entropy": batch_elementwise,
 }
 for _name, _rule in BATCH.items():
-    defbatch(_ops[_name], _rule)
-
-globals().update(_ops)
-__all__ = sorted(_ops)
+    if _name in _ops:
+        defbatch(_ops[_name], _rule)

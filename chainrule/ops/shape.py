@@ -11,6 +11,7 @@ import numpy as np
 
 from ..core.errors import ChainruleError
 from ..core.batching import align, batch_elementwise, shift, shift_axes
+from ..core import primitive as _core
 from ..core.primitive import Primitive, _shape, astype, broadcast_to, defbatch, defjvp, defvjp, \
     identity, sum_to
 from ..core.tensor import Tensor
@@ -200,6 +201,14 @@ def sort(a, axis=-1, kind=None, order=None):
 
 argsort = Primitive("argsort", np.argsort, differentiable=False)
 
+_ops.update(ravel=ravel, flatten=flatten, atleast_1d=atleast_1d, atleast_2d=atleast_2d,
+            atleast_3d=atleast_3d, flipud=flipud, fliplr=fliplr, diag=diag, sort=sort,
+            argsort=argsort)
+globals().update(_ops)
+_PRIVATE = {"unrepeat", "diagonal_embed"}          # adjoints only: not NumPy names
+__all__ = sorted(n for n in _ops if n not in _PRIVATE)
+
+
 # ------------------------------------------------------- batching rules (vmap)
 # Each example's axes are the batch's axes shifted by one (the batch axis stays in front).
 def _size(shape):
@@ -342,14 +351,9 @@ BATCH = {
     "triu": _b_triangle, "broadcast_to": _b_broadcast_to, "sum_to": _b_sum_to,
 }
 for _name, _rule in BATCH.items():
-    defbatch(_ops[_name], _rule)
-for _op in (identity, astype):
-    defbatch(_op, batch_elementwise)
+    if isinstance(_ops.get(_name), Primitive):
+        defbatch(_ops[_name], _rule)
 defbatch(argsort, _b_argsort)
-
-_ops.update(ravel=ravel, flatten=flatten, atleast_1d=atleast_1d, atleast_2d=atleast_2d,
-            atleast_3d=atleast_3d, flipud=flipud, fliplr=fliplr, diag=diag, sort=sort,
-            argsort=argsort)
-globals().update(_ops)
-_PRIVATE = {"unrepeat", "diagonal_embed"}          # adjoints only: not NumPy names
-__all__ = sorted(n for n in _ops if n not in _PRIVATE)
+for _op in (identity, astype, getattr(_core, "conj", None)):     # the engine's own elementwise ops
+    if isinstance(_op, Primitive):
+        defbatch(_op, batch_elementwise)

@@ -117,17 +117,18 @@ def release(arrays):
 
 
 def _retry_pending():
-    for a in list(_pending):
+    keep = []
+    for a in _pending:                  # (by identity: == on arrays compares their values)
         entry = _held.get(id(a))
-        if entry is None or entry[1]:
-            _pending.remove(a)          # held again: its new holder will release it
-            continue
+        if entry is None or entry[0] is not a or entry[1]:
+            continue                    # held again: its new holder will release it
         try:
             a.setflags(write=True)
         except ValueError:
+            keep.append(a)
             continue
         del _held[id(a)]
-        _pending.remove(a)
+    _pending[:] = keep
 
 
 def held_count():

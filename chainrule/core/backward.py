@@ -211,10 +211,7 @@ def run_backward(out, seed, create_graph=False, free=False, inputs=None, retaine
     tensor_hooks = _tensor_hooks
     owned = set()                     # gradient arrays we made, so may add into in place
     results = []
-    for k in range(len(order) - 1, -1, -1):
-        t = order[k]
-        if free:
-            order[k] = None           # a visited node can go as soon as nobody else holds it
+    for t in reversed(order):
         g = grads.pop(t, None)
         if g is None:
             continue
@@ -267,10 +264,7 @@ def _first_order(order, grads, free, retained=None):
     owned = set()
     results = []
     pop, get = grads.pop, grads.get
-    for k in range(len(order) - 1, -1, -1):
-        t = order[k]
-        if free:
-            order[k] = None           # a visited node can go as soon as nobody else holds it
+    for t in reversed(order):
         g = pop(t, None)
         if g is None:
             continue

@@ -73,3 +73,14 @@ def test_root_with_a_chainrule_jacobian():
     e = np.zeros(50)
     e[7] = 1e-6
     np.testing.assert_allclose(Jx[:, 7], (F(res.x + e) - F(res.x - e)) / 2e-6, atol=1e-7)
+
+
+def test_scipy_buffers_are_never_left_read_only():
+    # MINPACK hands its callbacks arrays over C memory without a base object: such an array
+    # could never be made writeable again, so the transforms copy it instead of guarding it
+    from chainrule.core import saved
+    F = system()
+    J = cr.jacobian(F)
+    for _ in range(3):
+        so.root(F, np.zeros(50), jac=J)
+    assert saved.held_count() == 0 and not saved._held and not saved._pending

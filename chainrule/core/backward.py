@@ -415,7 +415,11 @@ def grad_of(out, inputs, seed=None, create_graph=None, op="grad", missing=None, 
     else:
         # with only outer tangents to carry, compute on Tensors but record nothing
         with state.enable_grad() if record else state.no_grad():
-            found = dict(run_backward(out, seed, create_graph=create_graph, inputs=inputs))
+            if not create_graph and all(t._op is None for t in inputs):
+                # fresh leaves: no walk to stop, so the tight first-order loop serves
+                found = dict(run_backward(out, seed))
+            else:
+                found = dict(run_backward(out, seed, create_graph=create_graph, inputs=inputs))
     result = []
     for k, t in enumerate(inputs):
         g = found.get(t)

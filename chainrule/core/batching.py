@@ -32,6 +32,7 @@ from . import state
 from .errors import ChainruleError, ChainruleTypeError, ChainruleWarning, TensorConversionError
 from .primitive import Primitive, _dtype, _shape, add_call_hook, defjvp, defvjp, \
     remove_call_hook
+from .primitive import apply as _apply
 from .tensor import Tensor
 
 
@@ -420,35 +421,60 @@ def batch_call(op, level, args, kwargs):
     """``op`` on arguments batched at ``level``: its batching rule, or a loop over examples."""
     vals, bdims = [], []
     n = None
+    lower = False                       # batched values of outer vmaps remain among the args
     for a in args:
-        if type(a) is BatchedTensor and a._level == level:
-            v = a._inner
-            vals.append(v)
-            bdims.append(0)
-            if n is None:
-                n = v.shape[0] if type(v) is np.ndarray else _shape(v)[0]
+        if type(a) is BatchedTensor:
+            if a._level == level:
+                v = a._inner
+                vals.append(v)
+                bdims.append(0)
+                if n is None:
+                    n = v.shape[0] if type(v) is np.ndarray else _shape(v)[0]
+                if type(v) is BatchedTensor:
+                    lower = True
+                continue
+            lower = True
+            vals.append(a)
+            bdims.append(None)
         elif type(a) in (list, tuple):
             v, d = _reveal(a, level)
             vals.append(v)
             bdims.append(d)
+            lower = True                # (the index rules look inside)
         else:
             vals.append(a)
             bdims.append(None)
-    if n is None:                      # batched only inside an index
-        n = next(_shape(x)[0] for v, d in zip(vals, bdims) if type(d) is tuple
-                 for x, e in zip(v, d) if e == 0)
     rule = op.batch
-    out = NotImplemented
-    if rule is not None:
-        out = rule(op, tuple(bdims), n, *vals, **kwargs)
-    if out is NotImplemented:
-        out = loop(op, tuple(bdims), n, vals, kwargs)
+    if rule is batch_elementwise and not kwargs:
+        out = _elementwise_now(op, vals, bdims, lower)
+    else:
+        if n is None:                   # batched only inside an index
+            n = next(_shape(x)[0] for v, d in zip(vals, bdims) if type(d) is tuple
+                     for x, e in zip(v, d) if e == 0)
+        out = NotImplemented
+        if rule is not None:
+            out = rule(op, tuple(bdims), n, *vals, **kwargs)
+        if out is NotImplemented:
+            out = loop(op, tuple(bdims), n, vals, kwargs)
     if type(out) is not np.ndarray and not isinstance(out, Tensor):
         out = np.asarray(out)
     b = _new(BatchedTensor)
     b._level = level
     b._inner = out
     return b
+
+
+def _elementwise_now(op, vals, bdims, lower):
+    """batch_elementwise inlined for the hottest case (the rules of a batched backward pass)."""
+    dims = [_ndim_of(v) - (d is not None) for v, d in zip(vals, bdims)]
+    nd = max(dims)
+    for k, d in zip(dims, bdims):
+        if d is not None and k < nd:
+            vals = [align(v, d, nd) for v, d in zip(vals, bdims)]
+            break
+    if lower:
+        return op(*vals)
+    return _apply(op, *vals)
 
 
 _warned = set()

@@ -19,8 +19,8 @@ from .errors import ChainruleError, ChainruleTypeError
 from .primitive import _dtype, _shape
 from .pytree import flatten, unflatten
 from .tensor import Tensor
-from .transforms import (_as_float_array, argnums_tuple, grad, jvp, need_complex, quiet_unused,
-                         refuse_complex, vjp)
+from .transforms import (_as_float_array, _plain_aux, argnums_tuple, grad, jvp, need_complex,
+                         quiet_unused, refuse_complex, vjp_parts)
 from .vmap import vmap_call
 
 
@@ -97,10 +97,8 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False):
         single, nums = argnums_tuple(argnums, len(args), "jacrev")
         _dtypes("jacrev", holomorphic, [x for n in nums for x in flatten(args[n])[0]], "input")
         with quiet_unused():            # a zero row or column is an ordinary Jacobian entry
-            res = vjp(_partial(fun, args, kwargs, nums), *[args[n] for n in nums],
-                      has_aux=has_aux)
-        out, pull = res[0], res[1]
-        out_leaves, out_def = flatten(out)
+            _, out_leaves, out_def, _, pull, aux = vjp_parts(
+                _partial(fun, args, kwargs, nums), tuple(args[n] for n in nums), has_aux)
         _float_outputs(out_leaves, "jacrev")
         _dtypes("jacrev", holomorphic, out_leaves, "output")
         shapes = [_shape(o) for o in out_leaves]
@@ -119,7 +117,7 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False):
             leaves.append(per_arg[0] if single else per_arg)
             off += s
         jac = _hand(unflatten(out_def, leaves))
-        return (jac, res[2]) if has_aux else jac
+        return (jac, _plain_aux(aux)) if has_aux else jac
     wrapped._derivative = True     # its output is a derivative of fun's
     return wrapped
 

@@ -15,6 +15,8 @@ from .tensor import Tensor
 
 def flatten(tree):
     """Return (leaves, treedef); ``unflatten(treedef, leaves)`` rebuilds ``tree``."""
+    if type(tree) is np.ndarray:            # the usual case, without the walk
+        return [tree], None
     leaves = []
     return leaves, _flatten(tree, leaves)
 

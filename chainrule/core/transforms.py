@@ -61,7 +61,10 @@ def _leaf(x, op, levels=()):
         if not t.requires_grad:
             t.requires_grad = True      # a new leaf that still carries u's tangents
     else:
-        t = Tensor(u.data if isinstance(u, Tensor) else u)
+        u = u.data if isinstance(u, Tensor) else u
+        if type(u) is np.ndarray and u.flags.writeable and not saved.restorable(u):
+            u = u.copy()                # could not be held read-only: the graph keeps a copy
+        t = Tensor(u)
         t.requires_grad = True
     return t, wrap(t, levels)
 
@@ -354,6 +357,19 @@ def grad(fun, argnums=0, has_aux=False, holomorphic=False):
 # ----------------------------------------------------------------------- vjp
 def vjp(fun, *primals, has_aux=False):
     """Return ``(fun(*primals), pullback)``; ``pullback(cotangent)`` gives one gradient per primal."""
+    ins, out_leaves, out_def, nodes, pullback, aux = vjp_parts(fun, primals, has_aux)
+    like = ins.plain[0] if ins.plain else 0.0
+    out_plain = unflatten(out_def, hand_over(
+        [_unwrap(o if isinstance(o, Tensor) else n, like) for o, n in zip(out_leaves, nodes)],
+        taken=[x for x in ins.plain if type(x) is np.ndarray]))
+    if has_aux:
+        return out_plain, pullback, _plain_aux(aux)
+    return out_plain, pullback
+
+
+def vjp_parts(fun, primals, has_aux):
+    """vjp's pieces: (inputs, output leaves as the function returned them, their treedef,
+    their tape nodes, pullback, aux) — for the Jacobians, which need no output hand-over."""
     nums = tuple(range(len(primals)))
 
     def run(extra):
@@ -413,13 +429,7 @@ def vjp(fun, *primals, has_aux=False):
         return ins.results(total, taken=plain_cts)
 
     pullback.held = held     # the inputs stay read-only while the pullback can still be called
-    like = ins.plain[0] if ins.plain else 0.0
-    out_plain = unflatten(out_def, hand_over(
-        [_unwrap(o if isinstance(o, Tensor) else n, like) for o, n in zip(out_leaves, nodes)],
-        taken=[x for x in ins.plain if type(x) is np.ndarray]))
-    if has_aux:
-        return out_plain, pullback, _plain_aux(aux)
-    return out_plain, pullback
+    return ins, out_leaves, out_def, nodes, pullback, aux
 
 
 # ----------------------------------------------------------------------- jvp

@@ -87,6 +87,8 @@ def vmap_call(fun, args, kwargs, in_axes, out_axes, axis_size, private=False):
             result = [_join(o, ax, level, n) for o, ax in zip(o_leaves, o_specs)]
     finally:
         batching.pop_level(level)
+    if private:                         # the Jacobians' own basis: they hand over the result
+        return unflatten(o_def, result)
     plain = [x for x in leaves if type(x) is np.ndarray]
     return unflatten(o_def, hand_over(result, taken=plain))
 

@@ -279,6 +279,19 @@ def _fmt(value, is_bytes):
 
 
 def main(args=None):
+    try:                                 # one BLAS thread, as the other benchmarks run
+        from threadpoolctl import threadpool_limits
+        limits = threadpool_limits(getattr(args, "threads", 1))
+    except ImportError:
+        limits = None
+    try:
+        return _main(args)
+    finally:
+        if limits is not None:
+            limits.restore_original_limits()
+
+
+def _main(args):
     quick = getattr(args, "mode", "full") != "full"
     rounds, seconds = (2, 1.0) if quick else (5, 3.0)
     if getattr(args, "mode", None) == "tiny":

@@ -377,6 +377,31 @@ _INDEXED = frozenset(("getitem", "index_add"))      # a tuple argument is an ind
 
 
 def _hook(op, args, kwargs):
+    if op.batch is batch_elementwise and not kwargs:
+        # the hottest case (the rules of a batched backward pass): one level, no sequences
+        level, vals, dims, lower = 0, [], [], False
+        for a in args:
+            t = type(a)
+            if t is BatchedTensor:
+                if level and a._level != level:
+                    break
+                level = a._level
+                v = a._inner
+                lower = lower or type(v) is BatchedTensor
+                vals.append(v)
+                dims.append(0)
+            elif t is list or t is tuple:
+                break
+            else:
+                vals.append(a)
+                dims.append(None)
+        else:
+            if not level:
+                return NotImplemented
+            b = _new(BatchedTensor)
+            b._level = level
+            b._inner = _elementwise_now(op, vals, dims, lower)
+            return b
     level = 0
     seqs = False
     for a in args:

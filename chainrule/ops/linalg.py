@@ -307,7 +307,17 @@ def _b_matmul(op, bdims, n, a, b):
         b = reshape(b, ((n,) if db is not None else ()) + sb + (1,))
         sb = sb + (1,)
     k = max(len(sa), len(sb))
-    out = matmul(align(a, da, k), align(b, db, k))
+    if len(sa) == 2 and len(sb) == 2 and (da is None) != (db is None):
+        # one side shared: fold the batch into the other's rows or columns, one GEMM
+        # (NumPy's matmul would loop over the batch)
+        (p_, m_), q_ = sa, sb[1]
+        if da is not None:
+            out = reshape(matmul(reshape(a, (n * p_, m_)), b), (n, p_, q_))
+        else:                           # a·bᵢ = (bᵢᵀ·aᵀ)ᵀ: the batch's columns as rows
+            rows = reshape(_T(b), (n * q_, m_))
+            out = _T(reshape(matmul(rows, _T(a)), (n, q_, p_)))
+    else:
+        out = matmul(align(a, da, k), align(b, db, k))
     if va or vb:
         s = _shape(out)
         out = reshape(out, s[:-2] + (s[-1:] if va and not vb else s[-2:-1] if vb and not va

@@ -106,15 +106,20 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if retain_graph is None:
         retain_graph = create_graph
     seeds = _seeds(outputs, grad_outputs, create_graph, is_grads_batched)
+    freed = []
     if is_grads_batched:
-        found = _batched(outputs, seeds, inputs, create_graph, retain_graph)
+        found = _batched(outputs, seeds, inputs, create_graph, retain_graph, freed)
     else:
         found = dict(run_backward(outputs, seeds, create_graph=create_graph,
-                                  free=not retain_graph, inputs=inputs, through=True))
+                                  free=not retain_graph, inputs=inputs, through=True,
+                                  freed=freed))
     result = []
     for i, t in enumerate(inputs):
         g = found.get(t)
         if g is None:
+            if freed:                   # not reached: the graph on the way was freed before
+                from .core.backward import _freed
+                _freed()
             if not allow_unused:
                 raise ChainruleRuntimeError(
                     "autograd.grad", message="One of the differentiated Tensors appears to not "
@@ -140,7 +145,7 @@ def _fresh(grads):
     return [Tensor(v) if isinstance(v, np.ndarray) else v for v in values]
 
 
-def _batched(outputs, seeds, inputs, create_graph, retain_graph):
+def _batched(outputs, seeds, inputs, create_graph, retain_graph, freed):
     """One backward pass for a batch of cotangents (their first axis), by vmap's batching."""
     n = np.shape(seeds[0].data if isinstance(seeds[0], Tensor) else seeds[0])[0]
     level = batching.push_level(n, private=True)
@@ -148,7 +153,8 @@ def _batched(outputs, seeds, inputs, create_graph, retain_graph):
         with batching.active():
             wrapped = [batching.wrap(s, (level,)) for s in seeds]
             found = dict(run_backward(outputs, wrapped, create_graph=create_graph,
-                                      free=not retain_graph, inputs=inputs, through=True))
+                                      free=not retain_graph, inputs=inputs, through=True,
+                                      freed=freed))
             out = {}
             for t, g in found.items():
                 if batching.is_batched(g) and g._level == level:

@@ -187,7 +187,7 @@ def hand_over(values, taken=()):
 
 
 def run_backward(out, seed, create_graph=False, free=False, inputs=None, retained=None,
-                 through=False):
+                 through=False, freed=None):
     """The chain rule.  Returns [(tensor, gradient)] for leaves (or for ``inputs``).
 
     ``out`` may be a list of outputs with a list of seeds.  Intermediates that asked for
@@ -195,9 +195,12 @@ def run_backward(out, seed, create_graph=False, free=False, inputs=None, retaine
     (tensor, gradient) pairs appended to it).  Tensor hooks (register_hook) see each node's
     gradient before it is used.  ``through``: the walk goes on past ``inputs`` that are
     intermediates (PyTorch's autograd.grad with inputs at several depths of one graph).
+    ``freed``: a list that receives the nodes of earlier, freed graphs found on the way.
     """
     stop = None if inputs is None else set(inputs)
     order = toposort(out, None if through else stop)
+    if freed is not None:
+        freed.extend(t for t in order if t._op is FREED)
     if type(out) is list:
         grads = {}
         for o, s in zip(out, seed):
@@ -351,9 +354,6 @@ def _depends_on(order, stop):
     """The tensors in ``order`` that depend on any of the ``stop`` tensors."""
     dep = set(stop)
     for t in order:
-        if t._op is FREED:               # what it depended on is gone: going on must fail loudly
-            dep.add(t)
-            continue
         parents = t._parents
         if parents is not None and t not in stop:
             for _, a in parents:
@@ -415,11 +415,7 @@ def grad_of(out, inputs, seed=None, create_graph=None, op="grad", missing=None, 
     else:
         # with only outer tangents to carry, compute on Tensors but record nothing
         with state.enable_grad() if record else state.no_grad():
-            if not create_graph and all(t._op is None for t in inputs):
-                # fresh leaves: no walk to stop, so the tight first-order loop serves
-                found = dict(run_backward(out, seed))
-            else:
-                found = dict(run_backward(out, seed, create_graph=create_graph, inputs=inputs))
+            found = dict(run_backward(out, seed, create_graph=create_graph, inputs=inputs))
     result = []
     for k, t in enumerate(inputs):
         g = found.get(t)

@@ -123,23 +123,9 @@ def markdown():
 
 
 def main(argv):
-    text = markdown()
-    if "--check" in argv:
-        try:
-            with open(PATH, encoding="utf-8") as f:
-                current = f.read()
-        except FileNotFoundError:
-            current = None
-        if current != text:
-            print(f"{PATH} is out of date: run python tools/batching.py", file=sys.stderr)
-            return 1
-        return 0
-    tmp = PATH + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, PATH)
-    print(f"wrote {PATH}")
-    return 0
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from generated import write_or_check
+    return write_or_check(PATH, markdown(), argv, "python tools/batching.py")
 
 
 if __name__ == "__main__":

@@ -382,3 +382,30 @@ def test_the_batching_coverage_page_is_current():
     r = subprocess.run([sys.executable, os.path.join(root, "tools", "batching.py"), "--check"],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_anomaly_mode_and_threads_under_vmap():
+    import threading
+    x = np.ones((2, 2))
+    with cr.detect_anomaly():
+        np.testing.assert_allclose(cr.vmap(cr.grad(lambda v: cnp.sum(cnp.sin(v))))(x), np.cos(x))
+        np.testing.assert_allclose(cr.jacfwd(cnp.sin)(x[0]), np.diag(np.cos(x[0])))
+        with pytest.raises(cr.AnomalyError):
+            cr.vmap(cr.grad(lambda v: cnp.sum(cnp.sqrt(v))))(np.zeros((2, 2)))
+    bad = []
+
+    def work(k):
+        rng = np.random.default_rng(k)
+        for _ in range(30):
+            w, X = rng.standard_normal(3), rng.standard_normal((4, 3))
+            got = cr.vmap(cr.grad(lambda w, x: cnp.sum(cnp.tanh(x * w))), in_axes=(None, 0))(w, X)
+            plain = cr.grad(lambda w: cnp.sum(cnp.tanh(X[0] * w)))(w)
+            if not (np.allclose(got, (1 - np.tanh(X * w) ** 2) * X) and
+                    np.allclose(plain, got[0])):
+                bad.append(k)
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert bad == []

@@ -53,6 +53,10 @@ def parse(argv):
     p.add_argument("--anomaly", action="store_true",
                    help="also time chainrule with CHAINRULE_DETECT_ANOMALY=1 (a row "
                         "'chainrule+anomaly'), to see what anomaly mode costs")
+    p.add_argument("--transforms", action="store_true",
+                   help="instead: vmap-batched Jacobians, per-example gradients, checkpoint "
+                        "memory and SciPy root finding against the loops they replace "
+                        "(bench/transforms.py)")
     p.add_argument("--distributed", action="store_true",
                    help="instead: W1's data-parallel step on MPI processes (bench/distributed.py)")
     p.add_argument("--processes", default="1,2", metavar="N1,N2,...",
@@ -186,6 +190,9 @@ def main(argv=None):
     if args.distributed:
         from bench import distributed
         return distributed.main(args)
+    if args.transforms:
+        from bench import transforms
+        return transforms.main(args)
     from bench import report
     from bench import workloads as W
     names = W.ORDER if not args.workloads else [w.strip() for w in args.workloads.split(",")]

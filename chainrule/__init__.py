@@ -12,11 +12,17 @@
 """
 from .core import tensor as _tensor_module
 from .core.anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
-from .core.errors import ChainruleError, ChainruleTypeError, ChainruleWarning, TensorConversionError
-from .core.state import enable_grad, is_grad_enabled, no_grad
+from .core.errors import (ChainruleError, ChainruleRuntimeError, ChainruleTypeError, ChainruleWarning,
+                          TensorConversionError)
+from .core.state import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled,
+                         no_grad, set_grad_enabled)
 from .core.tensor import Tensor, tensor
-from .core.transforms import (grad, hessian, hvp, jacfwd, jacobian, jacrev, jvp, value_and_grad,
+from .core.transforms import (elementwise_grad, grad, jvp, linearize, stop_gradient, value_and_grad,
                               vjp)
+from .core.jacobians import hessian, hvp, jacfwd, jacobian, jacrev
+from .core.vmap import vmap
+from .core.pytree import ravel_pytree
+from .core.checkpoint import checkpoint, remat
 from . import numpy  # noqa: F401  (registers the differentiable NumPy namespace)
 from . import functional  # noqa: F401
 from .core.custom import custom_jvp, custom_vjp
@@ -27,7 +33,7 @@ _tensor_module._install_methods()
 __version__ = "0.1.0"
 
 # Heavier parts load on first use, so `import chainrule` stays quick.
-_SUBMODULES = ("nn", "optim", "losses", "data", "models", "training", "explain")
+_SUBMODULES = ("nn", "optim", "losses", "data", "models", "training", "explain", "autograd")
 _EXPLAIN = ("trace", "tracing", "graph", "kinks", "taylor_step", "explain_html", "exercise")
 
 
@@ -41,7 +47,9 @@ def __getattr__(name):
 
 
 __all__ = ["Tensor", "tensor", "grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacrev",
-           "jacfwd", "hessian", "hvp", "no_grad", "enable_grad", "is_grad_enabled",
+           "jacfwd", "hessian", "hvp", "vmap", "elementwise_grad", "linearize", "stop_gradient",
+           "ravel_pytree", "checkpoint", "remat", "no_grad", "set_grad_enabled", "inference_mode",
+           "is_inference_mode_enabled", "ChainruleRuntimeError", "autograd", "enable_grad", "is_grad_enabled",
            "custom_vjp", "custom_jvp", "check_grad", "ChainruleError", "ChainruleTypeError",
            "ChainruleWarning", "TensorConversionError", "AnomalyError", "detect_anomaly",
            "is_anomaly_enabled",

@@ -11,6 +11,7 @@ labels fed to cross_entropy, train a wrong model without any error, so they rais
 import numpy as np
 
 from . import numpy as cnp
+from .core import batching
 from .core.errors import ChainruleError, describe
 from .core.tensor import Tensor
 from .ops import nn as _nn
@@ -29,8 +30,18 @@ __all__ = ["relu", "leaky_relu", "sigmoid", "softplus", "tanh", "softmax", "log_
 
 
 # ------------------------------------------------------------------ helpers
-def _data(x):
-    return np.asarray(x.data if isinstance(x, Tensor) else x)
+def _values(x):
+    """Every value of ``x``, for checks (inside vmap: all examples at once)."""
+    return batching.values(x)
+
+
+def _shape(x):
+    """One example's shape inside vmap."""
+    return x.shape if isinstance(x, Tensor) else np.shape(x)
+
+
+def _dtype(x):
+    return x.dtype if isinstance(x, Tensor) else np.asarray(x).dtype
 
 
 def _reduce(losses, reduction, op):
@@ -46,7 +57,7 @@ def _reduce(losses, reduction, op):
 
 
 def _same_shape(a, b, op, what=("pred", "target")):
-    sa, sb = np.shape(_data(a)), np.shape(_data(b))
+    sa, sb = _shape(a), _shape(b)
     if sa != sb:
         raise ChainruleError(
             op, message=f"{what[0]} and {what[1]} have different shapes (broadcasting them "
@@ -56,7 +67,7 @@ def _same_shape(a, b, op, what=("pred", "target")):
 
 
 def _check_signs(target, op):
-    y = _data(target)
+    y = _values(target)
     if not np.all((y == 1) | (y == -1)):
         raise ChainruleError(op, message="targets must be -1 or +1",
                              expected="labels in {-1, +1}", actual=f"values {np.unique(y)[:6]}",
@@ -67,7 +78,7 @@ def _check_unit_interval(target, op, slack=1e-4):
     """BCE targets are probabilities of class 1: outside [0, 1] the loss can go negative and
     training pushes the model the wrong way, so such targets are refused.  ``slack`` lets a
     finite-difference check step a target of 0 or 1 slightly outside."""
-    y = _data(target)
+    y = _values(target)
     bad = ~((y >= -slack) & (y <= 1 + slack))
     if np.any(bad):
         raise ChainruleError(op, message="targets must lie in [0, 1]",
@@ -109,7 +120,7 @@ def binary_cross_entropy(probs, target, reduction="mean"):
     """
     _same_shape(probs, target, "binary_cross_entropy", ("probs", "target"))
     _check_unit_interval(target, "binary_cross_entropy")
-    p = _data(probs)
+    p = _values(probs)
     if not np.all((p >= 0) & (p <= 1)):
         bad = p[~((p >= 0) & (p <= 1))]
         raise ChainruleError(
@@ -142,12 +153,12 @@ def _target_kind(scores, target, op):
     Classes lie along the last axis: scores (..., C) with labels of shape (...), or
     one-hot/probability targets shaped like the scores.
     """
-    shape = np.shape(_data(scores))
+    shape = _shape(scores)
     if len(shape) == 0:
         raise ChainruleError(op, message="needs a class axis",
                              expected="scores of shape (C,) or (N, C)", actual="a scalar",
                              fix="for two classes use binary_cross_entropy_with_logits")
-    y = _data(target)
+    y, y_shape, y_dtype = _values(target), _shape(target), _dtype(target)
     lead, n_cls = shape[:-1], shape[-1]
     if len(lead) == 1:
         want = f"integer class labels of shape (N,) = {lead} or one-hot of shape (N, C) = {shape}"
@@ -155,17 +166,20 @@ def _target_kind(scores, target, op):
         want = f"integer class labels of shape {lead} or one-hot of shape {shape}"
     else:
         want = f"a scalar integer class label or one-hot of shape (C,) = {shape}"
-    if y.dtype.kind in "iu" and y.shape == lead:
+    if y_dtype.kind in "iu" and y_shape == lead:
         if y.size and (y.min() < 0 or y.max() >= n_cls):
             bad = y[(y < 0) | (y >= n_cls)].reshape(-1)[0]
             raise ChainruleError(op, message="class label out of range",
                                  expected=f"labels in 0 .. {n_cls - 1} ({n_cls} classes)",
                                  actual=f"label {bad}",
                                  fix="check the labels, or give the model one output per class")
+        if batching.is_batched(target):          # labels that differ per example (vmap)
+            return "batched labels", target
         return "labels", (tuple(np.indices(lead, sparse=True)) + (y,) if lead else (int(y),))
-    if y.dtype.kind in "fb" and y.shape == shape:
-        t = target if y.dtype.kind == "f" else y.astype(np.result_type(_data(scores), 1.0))
+    if y_dtype.kind in "fb" and y_shape == shape:
+        t = target if y_dtype.kind == "f" else cnp.astype(target, np.result_type(_dtype(scores), 1.0))
         return "dense", t
+    y = np.broadcast_to(np.zeros((), y_dtype), y_shape)
     fix = ("convert the labels: target.astype(int)" if y.dtype.kind == "f" and y.shape == lead
            else f"pass labels of shape {lead} (integers) or targets of shape {shape}")
     raise ChainruleError(op, message="target does not match the scores", expected=want,
@@ -177,8 +191,11 @@ def _nll(log_probs, target, op):
     kind, t = _target_kind(log_probs, target, op)
     if kind == "labels":
         return -cnp.getitem(log_probs, t)
+    if kind == "batched labels":
+        picked = cnp.take_along_axis(log_probs, cnp.expand_dims(t, -1), axis=-1)
+        return -cnp.squeeze(picked, -1)
     # t = 0 must contribute 0 even where log p = -inf (masked logits): double where
-    safe = cnp.where(_data(t) != 0, log_probs, 0.0)
+    safe = cnp.where(t != 0, log_probs, 0.0)
     return -cnp.sum(t * safe, axis=-1)
 
 
@@ -191,11 +208,13 @@ def cross_entropy(logits, target, reduction="mean"):
     the logits.
     """
     kind, t = _target_kind(logits, target, "cross_entropy")
+    dtype = np.result_type(_dtype(logits), np.float32)
     if kind == "labels":        # as one-hot rows: the fused rule is then softmax(z) − e_label
-        z = _data(logits)
-        onehot = np.zeros(z.shape, dtype=np.result_type(z.dtype, np.float32))
+        onehot = np.zeros(_shape(logits), dtype=dtype)
         onehot[t] = 1.0
         t = onehot
+    elif kind == "batched labels":
+        t = cnp.astype(cnp.equal(cnp.expand_dims(t, -1), np.arange(_shape(logits)[-1])), dtype)
     return _reduce(_nn.softmax_cross_entropy(logits, t), reduction, "cross_entropy")
 
 

@@ -6,7 +6,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.numpy as cnp
-from chainrule.core import transforms
+from chainrule.core import jacobians as transforms
 
 A = np.array([[3.0, 1.0, 0.0], [1.0, 2.0, 0.5], [0.0, 0.5, 1.0]])   # symmetric positive definite
 B = np.array([1.0, -2.0, 0.5])

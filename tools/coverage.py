@@ -12,21 +12,10 @@ PATH = os.path.join(ROOT, "docs", "coverage.md")
 
 def main(argv):
     sys.path.insert(0, ROOT)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from chainrule.numpy import coverage
-    text = coverage.markdown()
-    if "--check" in argv:
-        with open(PATH, encoding="utf-8") as f:
-            current = f.read()
-        if current != text:
-            print(f"{PATH} is out of date: run python tools/coverage.py", file=sys.stderr)
-            return 1
-        return 0
-    tmp = PATH + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, PATH)
-    print(f"wrote {PATH}")
-    return 0
+    from generated import write_or_check
+    return write_or_check(PATH, coverage.markdown(), argv, "python tools/coverage.py")
 
 
 if __name__ == "__main__":

@@ -51,8 +51,10 @@ def _where(site):
 
 
 def _bad(x):
-    """A description of the non-finite entries of ``x``, or None if all are finite."""
-    a = x.data if isinstance(x, Tensor) else np.asarray(x)
+    """A description of the non-finite entries of ``x``, or None if all are finite (inside
+    vmap: of every example)."""
+    from .batching import values
+    a = values(x)
     if a.dtype.kind not in "fc" or np.isfinite(a).all():
         return None
     n_nan, n_inf = int(np.isnan(a).sum()), int(np.isinf(a).sum())

@@ -13,7 +13,9 @@ import numpy as np
 
 from . import state
 from .anomaly import check_gradient
-from .errors import ChainruleError, ChainruleTypeError, describe
+from .errors import ChainruleError, ChainruleRuntimeError, ChainruleTypeError, describe
+from .hooks import registry as _tensor_hooks
+from .hooks import run_hooks
 from .primitive import Primitive, _dtype, conj, fit_grad
 from .tensor import Tensor, has_open_level
 
@@ -42,7 +44,7 @@ class Observer:
 
 
 def _freed(*_a, **_k):
-    raise ChainruleError(
+    raise ChainruleRuntimeError(
         "backward", message="trying to backward through the graph a second time",
         expected="a graph that still holds its saved values",
         actual="a graph already freed by an earlier backward()",
@@ -63,9 +65,14 @@ def toposort(root, stop=None):
     Python's recursion limit).  Tensors in ``stop`` (a set) are not looked through.
     (Tensors hash by identity, so they serve as set and dict keys.)
     """
-    nodes = [root]
-    seen = {root}
-    stack = [root]
+    if type(root) is list:              # several outputs (chainrule.autograd.grad)
+        nodes = list(dict.fromkeys(root))
+        seen = set(nodes)
+        stack = list(nodes)
+    else:
+        nodes = [root]
+        seen = {root}
+        stack = [root]
     while stack:
         t = stack.pop()
         parents = t._parents
@@ -110,10 +117,11 @@ def _seed(out, gradient, op="backward"):
     return g
 
 
-def backward(out, gradient=None, retain_graph=None, create_graph=False):
-    """``Tensor.backward``: accumulate d(out)/d(leaf) into every leaf's ``.grad``."""
+def backward(out, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    """``Tensor.backward``: accumulate d(out)/d(leaf) into every leaf's ``.grad`` (or only into
+    the Tensors in ``inputs``, as in PyTorch)."""
     if not isinstance(out, Tensor) or not out.requires_grad:
-        raise ChainruleError(
+        raise ChainruleRuntimeError(
             "backward", message="this Tensor does not require grad and has no graph",
             expected="a Tensor computed from inputs created with requires_grad=True",
             actual="requires_grad=False",
@@ -125,8 +133,16 @@ def backward(out, gradient=None, retain_graph=None, create_graph=False):
     if create_graph and not isinstance(seed, Tensor):
         seed = Tensor(seed)
     retained = []
+    if inputs is not None:
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     grads = run_backward(out, seed, create_graph=create_graph, free=not retain_graph,
-                         retained=retained)
+                         retained=retained, inputs=inputs, through=True)
+    accumulate(grads, retained, create_graph, taken=(gradient,))
+
+
+def accumulate(grads, retained, create_graph, taken=()):
+    """Add the gradients of a backward pass into ``.grad``."""
+    retained = retained or []
     if create_graph:
         for t, g in grads + retained:
             g = _torch_convention(g)
@@ -137,7 +153,7 @@ def backward(out, gradient=None, retain_graph=None, create_graph=False):
     # optimizers update them in place
     values = [_torch_convention(g.data if isinstance(g, Tensor) else g)
               for _, g in grads + retained]
-    values = hand_over(values, taken=(gradient,))
+    values = hand_over(values, taken=taken)
     for (t, _), g in zip(grads + retained, values):
         t.grad = g if t.grad is None else t.grad + g
 
@@ -185,31 +201,50 @@ def hand_over(values, taken=()):
     return out
 
 
-def run_backward(out, seed, create_graph=False, free=False, inputs=None, retained=None):
+def run_backward(out, seed, create_graph=False, free=False, inputs=None, retained=None,
+                 through=False, freed=None):
     """The chain rule.  Returns [(tensor, gradient)] for leaves (or for ``inputs``).
 
-    Intermediates that asked for ``retain_grad`` get their gradient too, in ``.grad``
-    (or, when ``retained`` is a list, as (tensor, gradient) pairs appended to it).
+    ``out`` may be a list of outputs with a list of seeds.  Intermediates that asked for
+    ``retain_grad`` get their gradient too, in ``.grad`` (or, when ``retained`` is a list, as
+    (tensor, gradient) pairs appended to it).  Tensor hooks (register_hook) see each node's
+    gradient before it is used.  ``through``: the walk goes on past ``inputs`` that are
+    intermediates (PyTorch's autograd.grad with inputs at several depths of one graph).
+    ``freed``: a list that receives the nodes of earlier, freed graphs found on the way.
     """
     stop = None if inputs is None else set(inputs)
-    order = toposort(out, stop)
+    order = toposort(out, None if through else stop)
+    if freed is not None:
+        freed.extend(t for t in order if t._op is FREED)
+    if type(out) is list:
+        grads = {}
+        for o, s in zip(out, seed):
+            grads[o] = s if o not in grads else grads[o] + s
+    else:
+        grads = {out: seed}
     hooks, anomaly = _state.hooks, _state.anomaly
-    if stop is None and not create_graph and not hooks and not anomaly:
-        return _first_order(order, {out: seed}, free, retained)
+    if stop is None and not create_graph and not hooks and not anomaly and not _tensor_hooks:
+        return _first_order(order, grads, free, retained)
     relevant = None if stop is None else _depends_on(order, stop)
-    grads = {out: seed}
+    tensor_hooks = _tensor_hooks
     owned = set()                     # gradient arrays we made, so may add into in place
     results = []
     for t in reversed(order):
         g = grads.pop(t, None)
-        if g is None or (relevant is not None and t not in relevant):
+        if g is None:
             continue
         op = t._op
-        if op is None or (stop is not None and t in stop):
-            results.append((t, g))
-            continue
         if op is FREED:
             _freed()
+        if relevant is not None and t not in relevant:
+            continue
+        if tensor_hooks and id(t) in tensor_hooks:
+            g = run_hooks(t, g, create_graph)
+            owned.discard(t)
+        if op is None or (stop is not None and t in stop):
+            results.append((t, g))
+            if op is None or not through:
+                continue
         if t._retain:
             _retain(t, g.data if isinstance(g, Tensor) and not create_graph else g, retained)
         args, ans = (t._args, t) if create_graph else (t._raw, t.data)
@@ -371,14 +406,19 @@ def outer_active(out, inputs):
     return tape, fw
 
 
-def grad_of(out, inputs, seed=None, create_graph=None, op="grad", missing=None):
+def grad_of(out, inputs, seed=None, create_graph=None, op="grad", missing=None, also=()):
     """d(out)/d(inputs) without touching ``.grad`` (what the functional transforms use).
 
     An input the output does not depend on gets zeros; its index is appended to
-    ``missing`` when a list is given (so a transform can say so).
+    ``missing`` when a list is given (so a transform can say so).  ``also``: values the
+    result depends on besides the graph (a cotangent that is itself being differentiated).
     """
     if create_graph is None:
         tape, fw = outer_active(out, inputs)
+        for v in also:
+            if isinstance(v, Tensor):
+                tape = tape or bool(v.requires_grad)
+                fw = fw or has_open_level(v)
         create_graph, record = tape or fw, tape
     else:
         record = create_graph
@@ -398,28 +438,34 @@ def grad_of(out, inputs, seed=None, create_graph=None, op="grad", missing=None):
             g = np.zeros_like(t.data)
             if missing is not None:
                 missing.append(k)
-        if isinstance(g, Tensor) and not create_graph:
+        if type(g) is Tensor and not create_graph:      # (a batch of cotangents stays batched)
             g = g.data
         result.append(g)
     return result
 
 
 def check_scalar_output(out, op):
-    data = out.data if isinstance(out, Tensor) else np.asarray(out)
-    if data.dtype.kind not in "fc":
+    """A gradient needs a real scalar (one example's scalar inside vmap)."""
+    if isinstance(out, Tensor):
+        dtype, shape = out.dtype, out.shape
+    else:
+        a = np.asarray(out)
+        dtype, shape = a.dtype, a.shape
+    what = f"shape {tuple(shape)} {dtype}"
+    if dtype.kind not in "fc":
         raise ChainruleTypeError(
             op, message="the function's output must be floating point",
-            expected="a float scalar (a loss)", actual=f"{describe(data)}",
+            expected="a float scalar (a loss)", actual=what,
             fix="return a float value; comparisons and integer casts have no gradient")
-    if data.dtype.kind == "c":
+    if dtype.kind == "c":
         raise ChainruleTypeError(
             op, message="the function's output is complex, and a complex number has no gradient",
-            expected="a real scalar output (as in JAX and autograd)", actual=describe(data),
+            expected="a real scalar output (as in JAX and autograd)", actual=what,
             fix="return a real number, e.g. cnp.abs(z) ** 2 or the real part; for f'(z) of a "
                 "holomorphic f pass holomorphic=True; otherwise use chainrule.jvp or chainrule.vjp")
-    if data.size != 1:
+    if int(np.prod(shape)) != 1:
         raise ChainruleTypeError(
             op, message="the function must return a scalar",
-            expected="a scalar output (one element)", actual=f"output of {describe(data)}",
+            expected="a scalar output (one element)", actual=f"output of {what}",
             fix="reduce it (e.g. .sum() or .mean()), or use chainrule.vjp / chainrule.jacobian "
                 "for non-scalar outputs")

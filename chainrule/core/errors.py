@@ -42,6 +42,11 @@ class ChainruleWarning(UserWarning):
     because the output does not depend on the input)."""
 
 
+class ChainruleRuntimeError(ChainruleError, RuntimeError):
+    """The same for PyTorch's autograd errors (RuntimeError there): unused inputs, hooks on
+    Tensors without gradients, a second backward through a freed graph."""
+
+
 class ChainruleIndexError(ChainruleError, IndexError):
     """An index out of range or of the wrong kind."""
 

@@ -31,7 +31,7 @@ _ndarray = np.ndarray
 
 
 class Primitive:
-    __slots__ = ("name", "fn", "vjp", "vjps", "jvp", "differentiable", "formula", "kink",
+    __slots__ = ("name", "fn", "vjp", "vjps", "jvp", "batch", "differentiable", "formula", "kink",
                  "expects", "bind", "__doc__", "__name__", "__wrapped__")
 
     def __init__(self, name, fn, differentiable=True, doc=None, expects=None):
@@ -41,6 +41,7 @@ class Primitive:
         self.vjp = None     # vjp(argnum, g, ans, *args, **kw): the rule for any argument
         self.vjps = None    # per-argument rules rule(g, ans, *args, **kw), when defined that way
         self.jvp = None
+        self.batch = None   # batch(op, bdims, n, *args, **kw): the call on a batch (core/batching.py)
         self.differentiable = differentiable
         self.formula = None   # argnum -> text of the local derivative, for explain/trace
         self.kink = None      # (args -> mask, subdifferential text, chosen text), for kink reports
@@ -97,6 +98,14 @@ def defjvp(op, *rules):
 
 def defjvp_argnum(op, rule):
     op.jvp = rule
+
+
+def defbatch(op, rule):
+    """Attach the batching rule vmap uses: ``rule(op, bdims, n, *args, **kw)`` -> the result for
+    the whole batch (batch along axis 0), or NotImplemented for the per-example loop.
+    ``bdims[i]`` is 0 for an argument batched along axis 0, None for one that is not (a tuple
+    of those for an index).  Helpers for whole families are in core/batching.py."""
+    op.batch = rule
 
 
 # --------------------------------------------------------------------- dispatch
@@ -274,7 +283,7 @@ def _through_sequences(op, args, kwargs):
     new = [sequence_to_tensor(a) if type(a) in (list, tuple) and _holds_active(a) else a
            for a in args]
     if any(n is not a for n, a in zip(new, args)):
-        return apply(op, *new, **kwargs)
+        return op(*new, **kwargs)           # through the call hooks: vmap may batch it
     where = next((f"keyword argument {k}=" for k, v in kwargs.items() if _holds_active(v)), None)
     raise TensorConversionError(
         op.name, message="a Tensor that needs gradients reached NumPy where chainrule cannot "

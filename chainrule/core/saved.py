@@ -70,12 +70,14 @@ def hold(candidates):
     """Make the caller-reachable arrays among ``candidates`` read-only; None if there were none.
 
     Each array counts with the arrays it is a view of (writes through the base would change
-    it too); arrays read-only for their own reasons are left alone.
+    it too); arrays read-only for their own reasons are left alone, and so are arrays whose
+    flag could never be set back (memory from C without a base object, as SciPy's MINPACK
+    hands its callbacks): callers copy those instead (``restorable``).
     """
     arrays = []
     for a in candidates:
         while type(a) is _ndarray:
-            if a.flags.writeable or id(a) in _held:
+            if (a.flags.writeable and restorable(a)) or id(a) in _held:
                 arrays.append(a)
             a = a.base
     if not arrays:
@@ -93,6 +95,11 @@ def hold(candidates):
     if scopes:
         scopes[-1].append(weakref.ref(h))
     return h
+
+
+def restorable(a):
+    """Whether an array made read-only can be made writeable again."""
+    return a.flags.owndata or a.base is not None
 
 
 def release(arrays):
@@ -117,17 +124,18 @@ def release(arrays):
 
 
 def _retry_pending():
-    for a in list(_pending):
+    keep = []
+    for a in _pending:                  # (by identity: == on arrays compares their values)
         entry = _held.get(id(a))
-        if entry is None or entry[1]:
-            _pending.remove(a)          # held again: its new holder will release it
-            continue
+        if entry is None or entry[0] is not a or entry[1]:
+            continue                    # held again: its new holder will release it
         try:
             a.setflags(write=True)
         except ValueError:
+            keep.append(a)
             continue
         del _held[id(a)]
-        _pending.remove(a)
+    _pending[:] = keep
 
 
 def held_count():

@@ -35,6 +35,8 @@ class _ThreadState(threading.local):
         self.saved = []           # what each open context manager replaced, innermost last
         self.scopes = []          # holds made inside each running transform (core/saved.py)
         self.quiet = 0            # > 0: transforms called by other transforms, which report themselves
+        self.vmaps = []           # (level, batch size, private) of the vmap calls running here
+        self.inference = False    # inside inference_mode()
 
 
 local = _ThreadState()
@@ -63,6 +65,65 @@ class enable_grad(_GradMode):
     _enabled = True
 
 
+class set_grad_enabled(contextlib.ContextDecorator):
+    """Turn recording on or off in this thread, as ``torch.set_grad_enabled``: called as a
+    function it takes effect at once; as a ``with`` block (or decorator) it restores on exit
+    exactly what it found."""
+
+    def __init__(self, mode):
+        self.mode = bool(mode)
+        self.prev = grad_enabled.get()
+        grad_enabled.set(self.mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        grad_enabled.set(self.prev)
+        return False
+
+    def __call__(self, fn):
+        grad_enabled.set(self.prev)        # decorating is not calling: undo __init__'s switch
+        mode = self.mode
+
+        import functools
+
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+        return run
+
+
+class inference_mode(_GradMode):
+    """``torch.inference_mode``: run code without recording anything for derivatives (this
+    thread), for evaluation and serving.  ``inference_mode(False)`` leaves recording as it is.
+    Usable as ``with``, ``@inference_mode()`` and ``@inference_mode``."""
+
+    def __new__(cls, mode=True):
+        if callable(mode) and not isinstance(mode, bool):      # bare @inference_mode
+            return cls(True)(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode=True):
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        local.saved.append((grad_enabled.set(False if self.mode else grad_enabled.get()),
+                            local.inference))
+        local.inference = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        token, local.inference = local.saved.pop()
+        grad_enabled.reset(token)
+        return False
+
+
+def is_inference_mode_enabled():
+    return local.inference
+
+
 def is_grad_enabled():
     return grad_enabled.get()
 
@@ -70,6 +131,11 @@ def is_grad_enabled():
 def open_levels():
     """The jvp levels running in this thread (the list itself: callers must not modify it)."""
     return local.levels
+
+
+def new_level_id():
+    """A fresh level number (jvp and vmap levels share one counter, so they are ordered)."""
+    return next(_level_ids)
 
 
 def push_level():

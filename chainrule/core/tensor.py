@@ -167,10 +167,18 @@ class Tensor:
     __hash__ = object.__hash__
 
     # ---------------------------------------------------------------- backward
-    def backward(self, gradient=None, retain_graph=None, create_graph=False):
-        """Backpropagate from this Tensor, seeding it with ``gradient`` (1 for a scalar)."""
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Backpropagate from this Tensor, seeding it with ``gradient`` (1 for a scalar);
+        ``inputs``: accumulate ``.grad`` only into these Tensors (as in PyTorch)."""
         from .backward import backward
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
+                 inputs=inputs)
+
+    def register_hook(self, fn):
+        """Call ``fn(grad)`` with each gradient computed for this Tensor; a returned value
+        replaces it.  Returns a handle whose ``remove()`` unregisters it (PyTorch's API)."""
+        from .hooks import register_hook
+        return register_hook(self, fn)
 
 
 def tensor(data, dtype=None, requires_grad=False, name=None):
@@ -338,14 +346,16 @@ NN_METHODS = ("sigmoid", "relu", "softmax", "log_softmax", "softplus", "leaky_re
 
 
 def _plain_index(index):
-    """Indices are constants: unwrap any Tensor inside them."""
+    """Indices are constants: unwrap any Tensor inside them (a batched index inside vmap
+    stays, for the batching rule)."""
     if isinstance(index, Tensor):
-        return index.data
+        return index if hasattr(index, "_level") else index.data
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return tuple(i.data if isinstance(i, Tensor) and not hasattr(i, "_level") else i
+                     for i in index)
     if isinstance(index, list):
-        return [i.data if isinstance(i, Tensor) else i for i in index] \
-            if any(isinstance(i, Tensor) for i in index) else index
+        return [i.data if isinstance(i, Tensor) and not hasattr(i, "_level") else i
+                for i in index] if any(isinstance(i, Tensor) for i in index) else index
     return index
 
 

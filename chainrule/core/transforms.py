@@ -1,23 +1,28 @@
-"""Function transformations in JAX's style: grad, value_and_grad, vjp, jvp, jacobian, hessian, hvp.
+"""Function transformations in JAX's style: grad, value_and_grad, vjp, jvp, elementwise_grad,
+linearize, stop_gradient (the Jacobians are in jacobians.py, vmap in vmap.py).
 
-Each transform wraps its inputs in Tensors, runs the function, and reads the
-derivative off the result.  Inputs may be Python floats, ndarrays, Tensors,
-or lists/tuples/dicts of them; derivatives come back in the same structure,
-as ndarrays for ndarray inputs (Tensors when an outer transform is still
-differentiating through them).  Transforms nest to any order.
+Each transform wraps its inputs in Tensors, runs the function, and reads the derivative off
+the result.  Inputs may be Python floats, ndarrays, Tensors, or pytrees of them (dicts,
+lists, tuples, namedtuples); derivatives come back in the same structure, as ndarrays for
+ndarray inputs (Tensors when an outer transform is still differentiating through them).
+``argnums`` follows JAX: an int gives one result, a tuple a tuple.  Transforms nest to any
+order, and inside ``vmap`` they see one example (core/batching.py): a reverse transform
+gives each example its own gradient by batching its inputs over the running vmaps.
 """
 from __future__ import annotations
 
 import functools
 import numbers
 import warnings
+import weakref
 
 import numpy as np
 
-from . import saved, state
+from . import batching, saved, state
 from .backward import check_scalar_output, grad_of, hand_over, toposort
+from .batching import BatchedTensor, core, levels_of, map_core, relayout, to_levels, unwrap, wrap
 from .errors import ChainruleError, ChainruleTypeError, ChainruleWarning, describe
-from .primitive import alias, strip_levels
+from .primitive import Primitive, _dtype, _shape, alias, defbatch, strip_levels
 from .pytree import flatten, tree_map, unflatten
 from .tensor import Tensor, has_open_level, is_active
 
@@ -25,41 +30,50 @@ from .tensor import Tensor, has_open_level, is_active
 # ------------------------------------------------------------------- helpers
 def _as_float_array(x, op):
     """``x`` as something to differentiate with respect to: only floating point (as in JAX)."""
-    if isinstance(x, Tensor):
-        arr = x.data
-    elif isinstance(x, (bool, np.bool_, numbers.Integral)):
+    if isinstance(x, (bool, np.bool_, numbers.Integral)):
         raise ChainruleTypeError(
             op, message="inputs to differentiate must be floating point",
             expected="a float value (integers and bools have no derivative)",
             actual=f"{type(x).__name__} {x!r}",
             fix=f"pass a float, e.g. {float(x)!r} instead of {x!r}")
+    if isinstance(x, Tensor):
+        dtype = x.dtype
     else:
-        arr = np.asarray(x)
-    if arr.dtype.kind not in "fc":
+        x = np.asarray(x)
+        dtype = x.dtype
+    if dtype.kind not in "fc":
         raise ChainruleTypeError(
             op, message="inputs to differentiate must be floating point",
-            expected="float16/32/64 (or complex) values", actual=describe(arr),
+            expected="float16/32/64 (or complex) values",
+            actual=f"shape {tuple(_shape(x))} {dtype}" + (" (an object array: Tensors inside "
+                                                          "a list?)" if dtype == object else ""),
             fix="convert it, e.g. x.astype(float) or np.asarray(x, dtype=float) (3.0, not 3)")
-    return x if isinstance(x, Tensor) else arr
+    return x
 
 
-def _wrap_leaf(x, op):
-    """A fresh Tensor to differentiate with respect to, linked to ``x`` if ``x`` is itself traced."""
+def _leaf(x, op, levels=()):
+    """A fresh leaf to differentiate with respect to, in tape coordinates for ``levels``;
+    linked to ``x`` when ``x`` is itself traced.  Returns (leaf, the value the function sees)."""
     x = _as_float_array(x, op)
-    if isinstance(x, Tensor):
-        if is_active(x):
-            t = alias(x, x._fw)
-            if not t.requires_grad:
-                t.requires_grad = True      # a new leaf that still carries x's tangents
-            return t
-        x = x.data
-    t = Tensor(x)
-    t.requires_grad = True
-    return t
+    u = to_levels(x, levels) if levels else x
+    if isinstance(u, Tensor) and is_active(u):
+        t = alias(u, u._fw)
+        if not t.requires_grad:
+            t.requires_grad = True      # a new leaf that still carries u's tangents
+    else:
+        u = u.data if isinstance(u, Tensor) else u
+        if type(u) is np.ndarray and u.flags.writeable and not saved.restorable(u):
+            u = u.copy()                # could not be held read-only: the graph keeps a copy
+        t = Tensor(u)
+        t.requires_grad = True
+    return t, wrap(t, levels)
 
 
 def _unwrap(value, like):
     """Give a result back as the kind of thing the user passed in."""
+    if type(value) is BatchedTensor:
+        like = core(like)
+        return map_core(lambda u: _unwrap(u, like), value)
     if isinstance(value, Tensor):
         if _live(value) or isinstance(like, Tensor):
             return value
@@ -83,9 +97,15 @@ def _live(t):
     if not t.requires_grad:
         return False
     for node in toposort(t):
-        if node._op is None and node.requires_grad or has_open_level(node):
+        if node._op is None and node.requires_grad and id(node) not in _pullback_inputs \
+                or has_open_level(node):
             return True
     return False
+
+
+# The leaves of a vjp stay differentiable while its pullback lives, but nothing outside it
+# differentiates with respect to them: they do not make a result "live".
+_pullback_inputs = weakref.WeakValueDictionary()
 
 
 def _release(leaves):
@@ -95,7 +115,9 @@ def _release(leaves):
             t.requires_grad = False
 
 
-def _out_value(out):
+def _node(out):
+    """The tape value behind an output (one example's view): a Tensor."""
+    out = core(out)
     if isinstance(out, Tensor):
         return out
     return Tensor(np.asarray(out))
@@ -144,9 +166,19 @@ def _user_stacklevel():
     return level
 
 
-def _argnums_tuple(argnums, nargs, op):
-    single = isinstance(argnums, int)
-    nums = (argnums,) if single else tuple(argnums)
+def argnums_tuple(argnums, nargs, op):
+    """(single, normalised argnums) with JAX's meaning: an int gives one result, a tuple or
+    list a tuple (also of length 1); negative numbers count from the end."""
+    single = isinstance(argnums, numbers.Integral) and not isinstance(argnums, bool)
+    if single:
+        nums = (int(argnums),)
+    elif isinstance(argnums, (tuple, list)) and all(
+            isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in argnums):
+        nums = tuple(int(a) for a in argnums)
+    else:
+        raise ChainruleTypeError(op, message="argnums must be an int or a tuple of ints",
+                                 expected="e.g. argnums=0 or argnums=(0, 2)",
+                                 actual=repr(argnums), fix="pass positions of arguments")
     for a in nums:
         if not -nargs <= a < nargs:
             raise ChainruleError(op, message=f"argnums={argnums} is out of range",
@@ -155,37 +187,111 @@ def _argnums_tuple(argnums, nargs, op):
     return single, tuple(a % nargs for a in nums)
 
 
+def _split_aux(result, has_aux, op):
+    if not has_aux:
+        return result, None
+    if not (isinstance(result, (tuple, list)) and len(result) == 2):
+        raise ChainruleTypeError(
+            op, message="has_aux=True needs fun to return a pair",
+            expected="(output, aux)", actual=f"{type(result).__name__}",
+            fix="return (loss, aux) or drop has_aux")
+    return result[0], result[1]
+
+
 # ------------------------------------------------------- complex dtypes (JAX's rules)
 def _dtype_of(x):
-    return (x.data if isinstance(x, Tensor) else np.asarray(x)).dtype
+    return _dtype(x) if isinstance(x, (Tensor, np.ndarray)) else np.asarray(x).dtype
 
 
-def _need_complex(op, what, x, holomorphic=True):
+def _shown(x):
+    return describe(x if isinstance(x, (Tensor, np.ndarray)) else np.asarray(x))
+
+
+def need_complex(op, what, x):
     """``holomorphic=True`` needs complex inputs and outputs, as in JAX."""
     if _dtype_of(x).kind != "c":
         raise ChainruleTypeError(
             op, message=f"with holomorphic=True the {what} must be complex",
             expected=f"complex {what}s (the derivative f'(z) of a holomorphic f)",
-            actual=describe(x.data if isinstance(x, Tensor) else np.asarray(x)),
-            fix=f"pass complex values (e.g. x + 0j), or drop holomorphic=True"
-                f"{' for a real output' if what == 'output' else ''}")
+            actual=_shown(x), fix=f"pass complex values (e.g. x + 0j), or drop holomorphic=True"
+                                  f"{' for a real output' if what == 'output' else ''}")
 
 
-def _refuse_complex(op, what, x, fix):
+def refuse_complex(op, what, x, fix):
     """A complex value where only a real one has a meaning without holomorphic=True."""
     if _dtype_of(x).kind == "c":
-        raise ChainruleTypeError(
-            op, message=f"the {what} is complex", expected=f"a real {what}",
-            actual=describe(x.data if isinstance(x, Tensor) else np.asarray(x)), fix=fix)
+        raise ChainruleTypeError(op, message=f"the {what} is complex", expected=f"a real {what}",
+                                 actual=_shown(x), fix=fix)
 
 
 def _holomorphic_seed(out, op):
     """The cotangent 1 of a complex scalar output: its vjp is f'(z) for a holomorphic f."""
-    _need_complex(op, "output", out)
-    data = out.data if isinstance(out, Tensor) else np.asarray(out)
-    if data.size != 1:
-        check_scalar_output(np.real(data), op)     # the usual "must return a scalar" error
-    return np.ones(data.shape, data.dtype)
+    need_complex(op, "output", out)
+    shape = _shape(out)
+    if int(np.prod(shape)) != 1:
+        check_scalar_output(np.zeros(shape), op)        # the usual "must return a scalar" error
+    return shape
+
+
+class _Leaves:
+    """The inputs of a reverse transform: fresh leaves per pytree leaf of the chosen arguments,
+    each batched over the vmaps running now (plus ``extra`` levels), so that every example
+    gets its own gradient."""
+
+    def __init__(self, args, nums, op, extra=()):
+        self.args = list(args)
+        self.nums = nums
+        self.defs, self.nodes, self.levels, self.owners, self.plain = {}, [], [], [], []
+        public = set(batching.public_levels()) | set(extra)
+        for n in dict.fromkeys(nums):           # each argument once, even if repeated
+            leaves, treedef = flatten(args[n])
+            seen = []
+            for x in leaves:
+                lv = tuple(sorted(set(levels_of(x)) | public))
+                node, view = _leaf(x, op, lv)
+                self.nodes.append(node)
+                self.levels.append(lv)
+                self.owners.append(n)
+                self.plain.append(x)
+                seen.append(view)
+            self.defs[n] = (treedef, len(seen))
+            self.args[n] = unflatten(treedef, seen)
+
+    def missing_levels(self, outs):
+        """Levels an output is batched at that some input is not (its gradient would add up
+        the examples): they are added and the function is run again."""
+        found = set()
+        for o in outs:
+            lo = set(levels_of(o))
+            for lv in self.levels:
+                found |= lo - set(lv)
+        return found
+
+    def results(self, grads, taken=()):
+        """The gradients, per chosen argument, as the user passed them (one example's view)."""
+        given = [_unwrap(relayout(g, lv, ()) if lv else g, x)
+                 for g, lv, x in zip(grads, self.levels, self.plain)]
+        given = hand_over(given, taken=[x for x in self.plain if type(x) is np.ndarray] +
+                          list(taken))
+        per_arg, pos = {}, 0
+        for n, (treedef, k) in self.defs.items():
+            per_arg[n] = unflatten(treedef, given[pos:pos + k])
+            pos += k
+        return tuple(per_arg[n] for n in self.nums)
+
+
+def _attempts(run):
+    """Run ``run(extra_levels)`` once more if an output turned out batched at a level its
+    inputs were not (only possible for batches the user's code cannot see directly)."""
+    out = run(())
+    if isinstance(out, _Retry):
+        out = run(out.levels)
+    return out
+
+
+class _Retry:
+    def __init__(self, levels):
+        self.levels = tuple(sorted(levels))
 
 
 # --------------------------------------------------------------------- grad
@@ -196,60 +302,42 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
     """
     @functools.wraps(fun)
     def wrapped(*args, **kwargs):
-        single, nums = _argnums_tuple(argnums, len(args), "grad")
-        args = list(args)
-        leaves_per_arg, defs, originals = {}, {}, {}
-        flat_inputs, owners, plain = [], [], []
-        for n in nums:
-            leaves, treedef = flatten(args[n])
-            wrapped_leaves = [_wrap_leaf(x, "grad") for x in leaves]
+        single, nums = argnums_tuple(argnums, len(args), "grad")
+
+        def run(extra):
+            ins = _Leaves(args, nums, "grad", extra)
             if holomorphic:
-                for w in wrapped_leaves:
-                    _need_complex("grad", "input", w)
-            leaves_per_arg[n], defs[n], originals[n] = wrapped_leaves, treedef, leaves
-            flat_inputs.extend(wrapped_leaves)
-            owners.extend([n] * len(leaves))
-            plain.extend(leaves)
-            args[n] = unflatten(treedef, wrapped_leaves)
-        with saved.scope(_hold_inputs(plain)):      # inputs read-only while the graph lives
-            result = fun(*args, **kwargs)
-            if has_aux:
-                if not (isinstance(result, (tuple, list)) and len(result) == 2):
-                    raise ChainruleTypeError(
-                        "grad", message="has_aux=True needs fun to return a pair",
-                        expected="(output, aux)", actual=f"{type(result).__name__}",
-                        fix="return (loss, aux) or drop has_aux")
-                out, aux = result
-            else:
-                out, aux = result, None
-            seed = _holomorphic_seed(out, "grad") if holomorphic else None
-            if not holomorphic:
-                check_scalar_output(out, "grad")
-            out_t = _out_value(out)
-            missing = []
-            grads = grad_of(out_t, flat_inputs, seed=seed, op="grad", missing=missing)
-        if not getattr(fun, "_derivative", False):   # a derivative may well be constant
-            _warn_unused("grad", missing, owners)
-        _release(flat_inputs)
-        value = _unwrap(out_t.reshape(()) if out_t.ndim else out_t, _first_plain(originals, nums))
-        value, *flat = hand_over([value] + [_unwrap(g, o) for g, o in zip(grads, plain)],
-                                 taken=plain)
-        per_arg, pos = [], 0
-        for n in nums:
-            k = len(leaves_per_arg[n])
-            per_arg.append(unflatten(defs[n], flat[pos:pos + k]))
-            pos += k
-        g = per_arg[0] if single else tuple(per_arg)
-        if has_aux:
-            return (value, _plain_aux(aux)), g
-        return value, g
+                for x in ins.plain:
+                    need_complex("grad", "input", x)
+            with saved.scope(_hold_inputs(ins.plain)):      # inputs read-only while the graph lives
+                result = fun(*ins.args, **kwargs)
+                out, aux = _split_aux(result, has_aux, "grad")
+                if holomorphic:
+                    _holomorphic_seed(out, "grad")
+                else:
+                    check_scalar_output(out, "grad")
+                more = ins.missing_levels([out])
+                if more and not extra:
+                    _release(ins.nodes)
+                    return _Retry(more)
+                node = _node(out)
+                seed = np.ones(node.data.shape, node.dtype) if levels_of(out) or holomorphic \
+                    else None
+                missing = []
+                grads = grad_of(node, ins.nodes, seed=seed, op="grad", missing=missing)
+            if not getattr(fun, "_derivative", False):      # a derivative may well be constant
+                _warn_unused("grad", missing, ins.owners)
+            _release(ins.nodes)
+            value = out.reshape(()) if isinstance(out, Tensor) and out.ndim else out
+            value = _unwrap(value if isinstance(value, Tensor) else node.reshape(()),
+                            ins.plain[0] if ins.plain else 0.0)
+            [value] = hand_over([value], taken=[x for x in ins.plain if type(x) is np.ndarray])
+            per_arg = ins.results(grads, taken=[value])
+            g = per_arg[0] if single else per_arg
+            return ((value, _plain_aux(aux)), g) if has_aux else (value, g)
+        return _attempts(run)
     wrapped._derivative = True     # its output is a derivative of fun's
     return wrapped
-
-
-def _first_plain(originals, nums):
-    leaves = originals[nums[0]]
-    return leaves[0] if leaves else 0.0
 
 
 def grad(fun, argnums=0, has_aux=False, holomorphic=False):
@@ -269,64 +357,79 @@ def grad(fun, argnums=0, has_aux=False, holomorphic=False):
 # ----------------------------------------------------------------------- vjp
 def vjp(fun, *primals, has_aux=False):
     """Return ``(fun(*primals), pullback)``; ``pullback(cotangent)`` gives one gradient per primal."""
-    flat, treedefs, originals, args, owners = [], [], [], [], []
-    for n, p in enumerate(primals):
-        leaves, treedef = flatten(p)
-        w = [_wrap_leaf(x, "vjp") for x in leaves]
-        flat.extend(w)
-        owners.extend([n] * len(w))
-        treedefs.append((treedef, len(w)))
-        originals.append(leaves)
-        args.append(unflatten(treedef, w))
-    plain = [x for leaves in originals for x in leaves]
-    held = _hold_inputs(plain)          # released with the pullback
-    try:
-        with saved.scope():
-            result = fun(*args)
-    except BaseException:
-        if held is not None:
-            held.release()
-        raise
-    out, aux = (result if has_aux else (result, None))
-    out_leaves, out_def = flatten(out)
-    out_ts = [_out_value(o) for o in out_leaves]
-
-    def pullback(cotangent):
-        ct_leaves, ct_def = flatten(cotangent)
-        if len(ct_leaves) != len(out_ts):
-            raise ChainruleError("vjp pullback", expected=f"{len(out_ts)} cotangent array(s) "
-                                 "matching the output's structure",
-                                 actual=f"{len(ct_leaves)}", fix="pass one array per output")
-        total, unreached = None, set(range(len(flat)))
-        for o, c in zip(out_ts, ct_leaves):
-            if o.dtype.kind != "c":
-                _refuse_complex("vjp pullback", "cotangent of a real output", c,
-                                "pass a real cotangent (the imaginary part would be dropped)")
-            c = c if isinstance(c, Tensor) else np.asarray(c, dtype=o.dtype)
-            if np.shape(c) != o.shape:
-                raise ChainruleError("vjp pullback", message="cotangent has the wrong shape",
-                                     expected=f"shape {o.shape} (the output's)",
-                                     actual=describe(c), fix="pass a cotangent shaped like the output")
-            missing = []
-            gs = grad_of(o, flat, seed=c, op="vjp", missing=missing)
-            unreached.intersection_update(missing)
-            total = gs if total is None else [a + b for a, b in zip(total, gs)]
-        if not getattr(fun, "_derivative", False):
-            _warn_unused("vjp", unreached if out_ts else (), owners)
-        total = hand_over([_unwrap(g, x) for g, x in zip(total, plain)],
-                          taken=plain + [c for c in ct_leaves if isinstance(c, np.ndarray)])
-        res, pos = [], 0
-        for (treedef, k) in treedefs:
-            res.append(unflatten(treedef, total[pos:pos + k]))
-            pos += k
-        return tuple(res)
-
-    pullback.held = held     # the inputs stay read-only while the pullback can still be called
-    like = originals[0][0] if originals and originals[0] else 0.0
-    out_plain = unflatten(out_def, hand_over([_unwrap(o, like) for o in out_ts], taken=plain))
+    ins, out_leaves, out_def, nodes, pullback, aux = vjp_parts(fun, primals, has_aux)
+    like = ins.plain[0] if ins.plain else 0.0
+    out_plain = unflatten(out_def, hand_over(
+        [_unwrap(o if isinstance(o, Tensor) else n, like) for o, n in zip(out_leaves, nodes)],
+        taken=[x for x in ins.plain if type(x) is np.ndarray]))
     if has_aux:
         return out_plain, pullback, _plain_aux(aux)
     return out_plain, pullback
+
+
+def vjp_parts(fun, primals, has_aux):
+    """vjp's pieces: (inputs, output leaves as the function returned them, their treedef,
+    their tape nodes, pullback, aux) — for the Jacobians, which need no output hand-over."""
+    nums = tuple(range(len(primals)))
+
+    def run(extra):
+        ins = _Leaves(primals, nums, "vjp", extra)
+        held = _hold_inputs(ins.plain)          # released with the pullback
+        try:
+            with saved.scope():
+                result = fun(*ins.args)
+        except BaseException:
+            if held is not None:
+                held.release()
+            raise
+        out, aux = _split_aux(result, has_aux, "vjp")
+        out_leaves, out_def = flatten(out)
+        more = ins.missing_levels(out_leaves)
+        if more and not extra:
+            if held is not None:
+                held.release()
+            _release(ins.nodes)
+            return _Retry(more)
+        return ins, held, out_leaves, out_def, aux
+
+    got = _attempts(run)
+    ins, held, out_leaves, out_def, aux = got
+    for t in ins.nodes:
+        _pullback_inputs[id(t)] = t
+    nodes = [_node(o) for o in out_leaves]
+    out_levels = [levels_of(o) for o in out_leaves]
+
+    def pullback(cotangent):
+        ct_leaves, ct_def = flatten(cotangent)
+        if len(ct_leaves) != len(nodes):
+            raise ChainruleError("vjp pullback", expected=f"{len(nodes)} cotangent array(s) "
+                                 "matching the output's structure",
+                                 actual=f"{len(ct_leaves)}", fix="pass one array per output")
+        total, unreached, plain_cts = None, set(range(len(ins.nodes))), []
+        for o, node, lv, c in zip(out_leaves, nodes, out_levels, ct_leaves):
+            if node.dtype.kind != "c":
+                refuse_complex("vjp pullback", "cotangent of a real output", c,
+                               "pass a real cotangent (the imaginary part would be dropped)")
+            if not isinstance(c, Tensor):
+                c = np.asarray(c, dtype=node.dtype)
+                plain_cts.append(c)
+            if _shape(c) != _shape(o):
+                raise ChainruleError("vjp pullback", message="cotangent has the wrong shape",
+                                     expected=f"shape {_shape(o)} (the output's)",
+                                     actual=describe(c), fix="pass a cotangent shaped like the output")
+            seed = to_levels(c, lv) if lv else c
+            missing = []
+            gs = grad_of(node, ins.nodes, seed=seed, op="vjp", missing=missing, also=(c,))
+            unreached.intersection_update(missing)
+            total = gs if total is None else [a + b for a, b in zip(total, gs)]
+        if total is None:
+            total = [np.zeros_like(t.data) for t in ins.nodes]
+        if not getattr(fun, "_derivative", False):
+            _warn_unused("vjp", unreached if nodes else (), ins.owners)
+        return ins.results(total, taken=plain_cts)
+
+    pullback.held = held     # the inputs stay read-only while the pullback can still be called
+    return ins, out_leaves, out_def, nodes, pullback, aux
 
 
 # ----------------------------------------------------------------------- jvp
@@ -341,9 +444,9 @@ def jvp(fun, primals, tangents, has_aux=False):
                              actual=f"{len(primals)} primals, {len(tangents)} tangents",
                              fix="pass matching tuples")
     level = state.push_level()
-    given = []
+    given, plain = [], []
     try:
-        args, originals = [], []
+        args = []
         for p, tan in zip(primals, tangents):
             leaves, treedef = flatten(p)
             tleaves, tdef = flatten(tan)
@@ -354,157 +457,96 @@ def jvp(fun, primals, tangents, has_aux=False):
             wrapped = []
             for x, v in zip(leaves, tleaves):
                 x = _as_float_array(x, "jvp")
-                xv = x.data if isinstance(x, Tensor) else np.asarray(x)
-                if np.shape(v) != xv.shape:
+                plain.append(x)
+                if _shape(v) != _shape(x):
                     raise ChainruleError("jvp", message="tangent shape differs from primal shape",
-                                         expected=f"shape {xv.shape}", actual=describe(np.asarray(v)
-                                         if not isinstance(v, Tensor) else v),
+                                         expected=f"shape {_shape(x)}",
+                                         actual=describe(v if hasattr(v, "shape") else np.asarray(v)),
                                          fix="give each primal a tangent of its own shape")
-                if xv.dtype.kind != "c":
-                    _refuse_complex("jvp", "tangent of a real primal", v,
-                                    "pass a real tangent, or make the primal complex (x + 0j)")
+                if _dtype(x).kind != "c":
+                    refuse_complex("jvp", "tangent of a real primal", v,
+                                   "pass a real tangent, or make the primal complex (x + 0j)")
+                lv, u = unwrap(x)
                 if not isinstance(v, Tensor):
+                    v = np.asarray(v, dtype=_dtype(x))
                     given.append(v)
-                    v = np.asarray(v, dtype=xv.dtype)
-                fw = dict(x._fw) if isinstance(x, Tensor) and x._fw else {}
+                if lv:
+                    v = to_levels(v, lv)        # the tangent in the primal's tape coordinates
+                fw = dict(u._fw) if isinstance(u, Tensor) and u._fw else {}
                 fw[level] = v
-                base = x if isinstance(x, Tensor) else Tensor(xv)
-                wrapped.append(alias(base, fw))
+                base = u if isinstance(u, Tensor) else Tensor(u)
+                wrapped.append(wrap(alias(base, fw), lv))
             args.append(unflatten(treedef, wrapped))
-            originals.append(leaves)
         result = fun(*args)
-        out, aux = (result if has_aux else (result, None))
+        out, aux = _split_aux(result, has_aux, "jvp")
         out_leaves, out_def = flatten(out)
         pairs = []
         for o in out_leaves:
-            o = _out_value(o)
-            t = (o._fw or {}).get(level)
+            lv = levels_of(o)
+            node = _node(o)
+            t = (node._fw or {}).get(level)
             if t is None:
-                t = np.zeros_like(o.data)
-            pairs.append((strip_levels(o, level), t if isinstance(t, Tensor) else Tensor(t)))
+                t = np.zeros_like(node.data)
+            t = t if isinstance(t, Tensor) else Tensor(t)
+            pairs.append((wrap(strip_levels(node, level), lv), relayout(t, lv, ()) if lv else t))
     finally:
         state.pop_level(level)
     # unwrap only after the level is closed, so its own tangents no longer count as live
-    like = originals[0][0] if originals and originals[0] else 0.0
-    plain = [x for leaves in originals for x in leaves]
+    like = plain[0] if plain else 0.0
     values = hand_over([_unwrap(o, like) for o, _ in pairs] + [_unwrap(t, like) for _, t in pairs],
-                       taken=plain + given)
+                       taken=[x for x in plain if type(x) is np.ndarray] + given)
     res = unflatten(out_def, values[:len(pairs)]), unflatten(out_def, values[len(pairs):])
     return res + (_plain_aux(aux),) if has_aux else res
 
 
-# ------------------------------------------------------------ jacobians etc.
-def _single_array_fun(fun, args, argnum, op):
-    x = args[argnum]
-    x = _as_float_array(x, op)
-    xv = x.data if isinstance(x, Tensor) else x
-
-    def f(z):
-        a = list(args)
-        a[argnum] = z
-        return fun(*a)
-    return f, x, xv
-
-
-def jacobian(fun, argnums=0, mode="rev", holomorphic=False):
-    """The Jacobian d fun / d x, shaped ``out.shape + x.shape``; ``mode`` 'rev' (jacrev) or 'fwd' (jacfwd).
-
-    As in JAX, complex inputs (fwd) or outputs (rev) need ``holomorphic=True``.
-    """
-    if mode not in ("rev", "fwd"):
-        raise ChainruleError("jacobian", expected="mode='rev' or mode='fwd'", actual=repr(mode),
-                             fix="rev is cheaper for few outputs, fwd for few inputs")
-
+# ------------------------------------------------------------- derived ones
+def elementwise_grad(fun, argnums=0):
+    """autograd's ``elementwise_grad``: the vjp with a cotangent of ones, i.e. the sum of the
+    Jacobian's rows; for an elementwise ``fun`` that is the derivative of each element."""
     @functools.wraps(fun)
-    def wrapped(*args):
-        if not isinstance(argnums, int):
-            return tuple(jacobian(fun, a, mode, holomorphic)(*args) for a in argnums)
-        with quiet_unused():            # a zero row or column is an ordinary Jacobian entry
-            return _jacobian(fun, args, argnums, mode, holomorphic)
-    wrapped._derivative = True     # its output is a derivative of fun's
+    def wrapped(*args, **kwargs):
+        single, nums = argnums_tuple(argnums, len(args), "elementwise_grad")
+
+        def partial(*chosen):
+            a = list(args)
+            for n, v in zip(nums, chosen):
+                a[n] = v
+            return fun(*a, **kwargs)
+        out, pull = vjp(partial, *[args[n] for n in nums])
+        ones = tree_map(lambda o: np.ones(_shape(o), _dtype(o)), out)
+        g = pull(ones)
+        return g[0] if single else g
     return wrapped
 
 
-def _jacobian(fun, args, argnum, mode, holomorphic=False):
-    """One argument's Jacobian: a jvp per input element (fwd) or a pullback per output element."""
-    f, x, xv = _single_array_fun(fun, args, argnum, "jacobian")
-    _jacobian_dtypes(mode, holomorphic, xv, None)
-    n = xv.size
-    if mode == "fwd":
-        cols = []
-        out = None
-        for j in range(n):
-            e = np.zeros(n, dtype=xv.dtype)
-            e[j] = 1
-            out, t = jvp(f, (x,), (e.reshape(xv.shape),))
-            cols.append(t)
-        if out is None:
-            out = f(x)
-        _jacobian_dtypes(mode, holomorphic, None, out)
-        oshape = np.shape(out.data if isinstance(out, Tensor) else out)
-        return _stack_last(cols, oshape, xv.shape)
-    out, pull = vjp(f, x)
-    o = out.data if isinstance(out, Tensor) else np.asarray(out)
-    _jacobian_dtypes(mode, holomorphic, None, o)
-    rows = []
-    for i in range(o.size):
-        e = np.zeros(o.size, dtype=o.dtype)
-        e[i] = 1
-        rows.append(pull(e.reshape(o.shape))[0])
-    return _stack_first(rows, o.shape, xv.shape)
+def linearize(fun, *primals):
+    """``(fun(*primals), f_jvp)`` with ``f_jvp(*tangents) = J·tangents`` (``jax.linearize``).
+
+    The function runs once; each ``f_jvp`` call is the transpose of its recorded pullback (a
+    backward pass through the backward pass), linear in the tangents and never re-running
+    ``fun``.  ``f_jvp`` may be vmapped over a batch of tangents.
+    """
+    with quiet_unused():
+        out, pull = vjp(fun, *primals)
+        zeros = tree_map(lambda o: np.zeros(_shape(o), _dtype(o)), out)
+        _, transposed = vjp(pull, zeros)
+
+    def f_jvp(*tangents):
+        if len(tangents) != len(primals):
+            raise ChainruleError("linearize", expected=f"{len(primals)} tangent(s), one per primal",
+                                 actual=f"{len(tangents)}", fix="pass one tangent per primal")
+        with quiet_unused():
+            return transposed(tuple(tangents))[0]
+    return out, f_jvp
 
 
-def _jacobian_dtypes(mode, holomorphic, x, out):
-    """JAX's rules: jacfwd of a complex input and jacrev of a complex output need holomorphic."""
-    op = "jacfwd" if mode == "fwd" else "jacrev"
-    for what, v in (("input", x), ("output", out)):
-        if v is None:
-            continue
-        if holomorphic:
-            _need_complex(op, what, v)
-        elif (what == "input") == (mode == "fwd"):
-            direct = "jvp" if mode == "fwd" else "vjp"
-            _refuse_complex(op, what, v, "pass holomorphic=True for a holomorphic function; "
-                                         f"otherwise use chainrule.{direct} directly")
+_stop = Primitive("stop_gradient", lambda x: x, differentiable=False)
 
 
-def _stack_first(rows, oshape, xshape):
-    from .. import numpy as cnp
-    if not rows:
-        return np.zeros(oshape + xshape)
-    if any(isinstance(r, Tensor) for r in rows):
-        return cnp.reshape(cnp.stack(rows), oshape + xshape)
-    return np.stack(rows).reshape(oshape + xshape)
+def stop_gradient(x):
+    """``x``'s value with a derivative of zero in every mode (``jax.lax.stop_gradient``);
+    works on pytrees."""
+    return tree_map(lambda v: _stop(v) if isinstance(v, Tensor) else v, x)
 
 
-def _stack_last(cols, oshape, xshape):
-    from .. import numpy as cnp
-    if not cols:
-        return np.zeros(oshape + xshape)
-    if any(isinstance(c, Tensor) for c in cols):
-        st = cnp.stack([cnp.reshape(c, (-1,)) for c in cols], axis=-1)
-        return cnp.reshape(st, oshape + xshape)
-    st = np.stack([np.reshape(c, (-1,)) for c in cols], axis=-1)
-    return st.reshape(oshape + xshape)
-
-
-def jacrev(fun, argnums=0, holomorphic=False):
-    """The Jacobian by reverse mode (one pullback per output element)."""
-    return jacobian(fun, argnums, "rev", holomorphic)
-
-
-def jacfwd(fun, argnums=0, holomorphic=False):
-    """The Jacobian by forward mode (one jvp per input element)."""
-    return jacobian(fun, argnums, "fwd", holomorphic)
-
-
-def hessian(fun, argnums=0, holomorphic=False):
-    """The Hessian of a scalar function: forward-over-reverse (jacfwd of grad)."""
-    return jacobian(grad(fun, argnums, holomorphic=holomorphic), argnums, mode="fwd",
-                    holomorphic=holomorphic)
-
-
-def hvp(fun, primals, tangents):
-    """Hessian-vector product H·v by forward-over-reverse (jvp of grad); never forms H."""
-    argnums = tuple(range(len(primals))) if len(primals) > 1 else 0
-    return jvp(grad(fun, argnums=argnums), tuple(primals), tuple(tangents))[1]
+defbatch(_stop, batching.batch_elementwise)

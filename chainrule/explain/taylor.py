@@ -23,7 +23,8 @@ import numpy as np
 
 from ..core.errors import ChainruleError
 from ..core.tensor import Tensor
-from ..core.transforms import hvp, value_and_grad
+from ..core.jacobians import hvp
+from ..core.transforms import value_and_grad
 
 
 @dataclass

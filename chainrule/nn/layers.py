@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import numpy as cnp
 from ..core.errors import ChainruleError
+from ..core import batching
 from ..core.tensor import Tensor
 from .activations import get_activation
 from .module import Module, Parameter, Sequential
@@ -106,7 +107,7 @@ class Linear(Module):
                 actual=f"dtype {data.dtype} (shape {data.shape})",
                 fix="convert the data to floats, e.g. np.asarray(x, dtype=float); encode text "
                     "columns as numbers first")
-        shape = data.shape
+        shape = x.shape if isinstance(x, Tensor) else np.shape(x)     # one example's, in vmap
         if not shape or shape[-1] != self.in_features:
             raise ChainruleError(
                 "Linear", message="input has the wrong number of features",
@@ -138,12 +139,13 @@ class Dropout(Module):
     def forward(self, x):
         if not self.training or self.p == 0.0:
             return x
-        data = x.data if isinstance(x, Tensor) else np.asarray(x)
+        levels, data = batching.unwrap(x)         # inside vmap: a mask of its own per example
+        data = data.data if isinstance(data, Tensor) else np.asarray(data)
         dtype = data.dtype if data.dtype.kind == "f" else np.float64
         if self.p == 1.0:
-            return x * np.zeros(data.shape, dtype=dtype)
+            return x * batching.wrap(np.zeros(data.shape, dtype=dtype), levels)
         keep = self.rng.random(data.shape) >= self.p
-        return x * (keep / (1.0 - self.p)).astype(dtype)
+        return x * batching.wrap((keep / (1.0 - self.p)).astype(dtype), levels)
 
     def extra_repr(self):
         return f"p={self.p}"

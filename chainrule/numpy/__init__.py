@@ -59,6 +59,19 @@ def where(condition, x=_np._NoValue, y=_np._NoValue):
     return _where(condition, x, y)
 
 
+def _loop_under_vmap(space):
+    """Functions written in Python that read their arguments' values (sorting, counting) run
+    once per example inside vmap instead of failing; primitives batch by their rules."""
+    import types
+    from ..core.batching import looping_under_vmap
+    for name, fn in list(vars(space).items()):
+        if type(fn) is types.FunctionType and not name.startswith("_") and \
+                fn.__module__.startswith("chainrule.ops."):
+            setattr(space, name, looping_under_vmap(fn))
+
+
+for _space in (_sys.modules[__name__], linalg, fft):
+    _loop_under_vmap(_space)
 _signatures.install(((_np, _sys.modules[__name__]), (_np.linalg, linalg)))
 _dispatch.build()       # NumPy's functions -> these, once, before any thread can call them
 

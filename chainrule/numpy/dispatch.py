@@ -8,6 +8,7 @@ clear error when one does: a derivative never stops silently.
 """
 import numpy as np
 
+from ..core import batching
 from ..core.errors import ChainruleTypeError, TensorConversionError
 from ..core.tensor import Tensor, needs_grad_now
 
@@ -107,6 +108,8 @@ def array_ufunc(ufunc, method, inputs, kwargs):
     elif method == "reduce" and ufunc.__name__ in _REDUCE:
         kwargs.setdefault("axis", 0)            # ufunc.reduce's default, unlike np.sum's
         return getattr(_namespace(), _REDUCE[ufunc.__name__])(*inputs, **kwargs)
+    if batching._seq_level(inputs):             # inside vmap: once per example
+        return batching.numpy_function(getattr(ufunc, method), inputs, kwargs)
     if not _active(inputs) and not _active(kwargs):
         return getattr(ufunc, method)(*_plain(inputs), **_plain(kwargs))
     raise ChainruleTypeError(
@@ -136,6 +139,8 @@ def array_function(func, args, kwargs):
     mine = HANDLED_FUNCTIONS.get(func)
     if mine is not None:
         return mine(*args, **kwargs)
+    if batching._seq_level(args):                # inside vmap: facts of one example, or a loop
+        return batching.numpy_function(func, args, kwargs)
     if func.__name__ in _NO_DERIVATIVE or not (_active(args) or _active(kwargs)):
         # nothing differentiable comes out, or nothing needs a gradient: plain NumPy
         return func(*_plain(args), **_plain(kwargs))

@@ -14,8 +14,9 @@ import numpy as np
 
 from ..core import primitive
 from ..core.errors import ChainruleError
-from ..core.primitive import Primitive, _dtype, _shape, astype, defjvp, defjvp_argnum, defvjp, \
-    defvjp_argnum
+from ..core.batching import batch_elementwise, materialize, shift
+from ..core.primitive import Primitive, _dtype, _shape, astype, defbatch, defjvp, defjvp_argnum, \
+    defvjp, defvjp_argnum
 from ..core.tensor import Tensor
 from .indexing import getitem
 from .shape import atleast_1d, atleast_2d, atleast_3d, reshape
@@ -324,3 +325,30 @@ _ops = dict(concatenate=concatenate, stack=stack, vstack=vstack, hstack=hstack, 
             asarray=asarray, diff=diff, copy=copy)
 globals().update(_ops)
 __all__ = sorted(_ops)
+
+
+# ------------------------------------------------------- batching rules (vmap)
+def _b_join(op, bdims, n, *arrays, axis=0):
+    """concatenate / stack: every piece batched (shared pieces broadcast), the axis shifted."""
+    arrays = [materialize(a, d, n) for a, d in zip(arrays, bdims)]
+    nd = len(_shape(arrays[0])) - 1 + (op is _stack)
+    if axis is None:                    # concatenate of the raveled examples
+        arrays = [reshape(a, (n, int(np.prod(_shape(a)[1:], dtype=np.int64)))) for a in arrays]
+        return op(*arrays, axis=1)
+    return op(*arrays, axis=shift(axis, nd))
+
+
+def _b_pad(op, bdims, n, array, pad_width, constant_values=0):
+    if any(d is not None for d in bdims[1:]):
+        return NotImplemented
+    return op(array, ((0, 0),) + tuple(pad_width), constant_values)
+
+
+def _b_diff(op, bdims, size, a, n=1, axis=-1):
+    return op(a, n, shift(axis, len(_shape(a)) - 1))
+
+
+for _name, _rule in (("_concatenate", _b_join), ("_stack", _b_join), ("_copy", batch_elementwise),
+                     ("_pad", _b_pad), ("_diff", _b_diff)):
+    if isinstance(globals().get(_name), Primitive):
+        defbatch(globals()[_name], _rule)

@@ -519,3 +519,31 @@ def qr(a, mode="reduced"):
 _ops.update(cholesky=cholesky, eigh=eigh, eigvalsh=eigvalsh, svd=svd,
             svdvals=svdvals, pinv=pinv, qr=qr)
 __all__ = sorted(_ops)
+
+
+# ------------------------------------------------------- batching rules (vmap)
+# NumPy's linalg already works on stacks (..., m, n): a batch is one more leading axis.
+def _b_solve(op, bdims, n, a, b):
+    from ..core.batching import align
+    (da, db) = bdims
+    sa, sb = (_shape(a)[1:] if da is not None else _shape(a)), \
+        (_shape(b)[1:] if db is not None else _shape(b))
+    if len(sa) < 2 or not sb:
+        return NotImplemented                       # NumPy's error, from the loop
+    vec = len(sb) == 1 or _NUMPY1 and len(sb) == len(sa) - 1
+    if vec:                                         # one right-hand side: a column
+        b = reshape(b, _shape(b) + (1,))
+        sb = sb + (1,)
+    k = max(len(sa), len(sb))
+    x = op(align(a, da, k), align(b, db, k))
+    return reshape(x, _shape(x)[:-1]) if vec else x
+
+
+from ..core.batching import batch_leading  # noqa: E402
+from ..core.primitive import defbatch  # noqa: E402
+
+for _name in ("inv", "det", "_slogdet_sign", "_logabsdet", "_cholesky", "_eigh_w", "_eigh_v",
+              "_svd_u", "_svd_s", "_svd_vh", "_pinv", "_qr_q", "_qr_r"):
+    if isinstance(globals().get(_name), Primitive):
+        defbatch(globals()[_name], batch_leading)
+defbatch(solve, _b_solve)

@@ -217,3 +217,11 @@ def slogdet(a):
 
 _ops["slogdet"] = slogdet
 __all__ = sorted(_ops)
+
+
+# --------------------------------------------------------------- batching (vmap)
+from ..core.batching import batch_leading  # noqa: E402
+from ..core.primitive import defbatch  # noqa: E402
+
+for _op in (det, det_derivative, _slogdet_sign, _logabsdet, _slogdet_phase):
+    defbatch(_op, batch_leading)        # (..., n, n) stacks: the batch is one more leading axis

@@ -13,8 +13,9 @@ import functools
 
 import numpy as np
 
+from ..core.batching import batch_elementwise
 from ..core.errors import ChainruleError, ChainruleTypeError
-from ..core.primitive import Primitive, defjvp, defvjp
+from ..core.primitive import Primitive, defbatch, defjvp, defvjp
 from ..core.tensor import Tensor
 
 PI = np.pi
@@ -408,3 +409,11 @@ for _alias, _name in {"acos": "arccos", "acosh": "arccosh", "asin": "arcsin", "a
 
 globals().update(_ops)
 __all__ = sorted(_ops)
+
+
+# ------------------------------------------------------- batching rules (vmap)
+# Every op here broadcasts, so one rule serves the whole family: batch axes in front,
+# per-example axes lined up (core/batching.py).
+for _op in list(_ops.values()) + list(globals().values()):
+    if isinstance(_op, Primitive) and _op.batch is None:
+        defbatch(_op, batch_elementwise)

@@ -16,9 +16,10 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..core.batching import align
 from ..core.errors import ChainruleError
-from ..core.primitive import (Primitive, _dtype, _shape, astype, defjvp, defjvp_argnum, defvjp,
-                              defvjp_argnum)
+from ..core.primitive import (Primitive, _dtype, _shape, astype, defbatch, defjvp, defjvp_argnum,
+                              defvjp, defvjp_argnum)
 from ..core.tensor import Tensor
 from .shape import reshape, swapaxes, transpose
 
@@ -397,6 +398,133 @@ def multi_dot(arrays, *, out=None):
 
 
 _ops["multi_dot"] = multi_dot
+
+
+# ------------------------------------------------------- batching rules (vmap)
+# Products batch over one more leading axis: matmul's own broadcasting when both examples are
+# matrices (or vectors, promoted), einsum with a batch letter for the rest.
+def _per(x, d):
+    return _shape(x)[1:] if d is not None else _shape(x)
+
+
+def _b_matmul(op, bdims, n, a, b):
+    (da, db), sa, sb = bdims, _per(a, bdims[0]), _per(b, bdims[1])
+    if not sa or not sb:
+        return NotImplemented                       # NumPy's error, from the loop
+    va, vb = len(sa) == 1, len(sb) == 1
+    if va and db is None and da is not None:        # a batch of vectors times shared matrices
+        return matmul(a, b)
+    if va:
+        a = reshape(a, ((n,) if da is not None else ()) + (1,) + sa)
+        sa = (1,) + sa
+    if vb:
+        b = reshape(b, ((n,) if db is not None else ()) + sb + (1,))
+        sb = sb + (1,)
+    k = max(len(sa), len(sb))
+    if len(sa) == 2 and len(sb) == 2 and (da is None) != (db is None):
+        # one side shared: fold the batch into the other's rows or columns, one GEMM
+        # (NumPy's matmul would loop over the batch)
+        (p_, m_), q_ = sa, sb[1]
+        if da is not None:
+            out = reshape(matmul(reshape(a, (n * p_, m_)), b), (n, p_, q_))
+        else:                           # a·bᵢ = (bᵢᵀ·aᵀ)ᵀ: the batch's columns as rows
+            rows = reshape(_T(b), (n * q_, m_))
+            out = _T(reshape(matmul(rows, _T(a)), (n, q_, p_)))
+    else:
+        out = matmul(align(a, da, k), align(b, db, k))
+    if va or vb:
+        s = _shape(out)
+        out = reshape(out, s[:-2] + (s[-1:] if va and not vb else s[-2:-1] if vb and not va
+                                     else ()))
+    return out
+
+
+def _letters(used, k):
+    return [c for c in _LETTERS if c not in used][:k]
+
+
+def _b_einsum_of(specs, out, ops, bdims, optimize=False):
+    z = _letters("".join(specs) + out, 1)[0]
+    specs = [z + sp if d is not None else sp for sp, d in zip(specs, bdims)]
+    return _einsum(",".join(specs) + "->" + z + out, *ops, optimize=optimize)
+
+
+def _b_dot(op, bdims, n, a, b):
+    (da, db), sa, sb = bdims, _per(a, bdims[0]), _per(b, bdims[1])
+    if not sa or not sb:
+        from .elementwise import multiply
+        from ..core.batching import batch_elementwise
+        return batch_elementwise(multiply, bdims, n, a, b)
+    if len(sa) <= 2 and len(sb) <= 2:               # dot is matmul for vectors and matrices
+        return _b_matmul(matmul, bdims, n, a, b)
+    if db is None:                                  # a's leading axes come first anyway
+        return op(a, b)
+    le = _letters("yx", len(sa) - 1 + max(len(sb) - 2, 0))
+    i_, k_ = "".join(le[:len(sa) - 1]), "".join(le[len(sa) - 1:])
+    if len(sb) == 1:
+        return _b_einsum_of([i_ + "y", "y"], i_, (a, b), bdims)
+    return _b_einsum_of([i_ + "y", k_ + "yx"], i_ + k_ + "x", (a, b), bdims)
+
+
+def _b_inner(op, bdims, n, a, b):
+    sa, sb = _per(a, bdims[0]), _per(b, bdims[1])
+    if not sa or not sb:
+        from .elementwise import multiply
+        from ..core.batching import batch_elementwise
+        return batch_elementwise(multiply, bdims, n, a, b)
+    le = _letters("y", len(sa) + len(sb) - 2)
+    i_, k_ = "".join(le[:len(sa) - 1]), "".join(le[len(sa) - 1:])
+    return _b_einsum_of([i_ + "y", k_ + "y"], i_ + k_, (a, b), bdims)
+
+
+def _flat(x, d, n):
+    per = _per(x, d)
+    return reshape(x, ((n,) if d is not None else ()) + (_prod(per),))
+
+
+def _b_outer(op, bdims, n, a, b):
+    return _b_einsum_of(["i", "j"], "ij", (_flat(a, bdims[0], n), _flat(b, bdims[1], n)), bdims)
+
+
+def _b_vdot(op, bdims, n, a, b):
+    if _dtype(a).kind == "c" or _dtype(b).kind == "c":
+        return NotImplemented                       # vdot conjugates a: the loop keeps that
+    return _b_einsum_of(["i", "i"], "", (_flat(a, bdims[0], n), _flat(b, bdims[1], n)), bdims)
+
+
+def _b_tensordot(op, bdims, n, a, b, axes=2):
+    sa, sb = _per(a, bdims[0]), _per(b, bdims[1])
+    ca, cb = _td_axes(axes, len(sa), len(sb))
+    le = _letters("", len(sa) + len(sb))
+    la = le[:len(sa)]
+    lb = le[len(sa):]
+    for i, j in zip(ca, cb):
+        lb[j] = la[i]
+    out = [la[i] for i in range(len(sa)) if i not in ca] + [lb[j] for j in range(len(sb)) if j not in cb]
+    return _b_einsum_of(["".join(la), "".join(lb)], "".join(out), (a, b), bdims)
+
+
+def _b_einsum(op, bdims, n, subscripts, *operands, optimize=False):
+    specs, out = _parse(subscripts, tuple(len(_per(x, d)) for x, d in zip(operands, bdims[1:])))
+    return _b_einsum_of(list(specs), out, operands, bdims[1:], optimize)
+
+
+def _b_kron(op, bdims, n, a, b):
+    """kron(a, b)[i·B + j] = a[i]·b[j] on every axis: an outer product with axes interleaved."""
+    from .elementwise import multiply
+    sa, sb = _per(a, bdims[0]), _per(b, bdims[1])
+    nd = max(len(sa), len(sb))
+    pa, pb = (1,) * (nd - len(sa)) + sa, (1,) * (nd - len(sb)) + sb
+    lead_a, lead_b = (n,) if bdims[0] is not None else (), (n,) if bdims[1] is not None else ()
+    a2 = reshape(a, lead_a + tuple(v for x in pa for v in (x, 1)))
+    b2 = reshape(b, lead_b + tuple(v for x in pb for v in (1, x)))
+    return reshape(multiply(a2, b2), (n,) + tuple(x * y for x, y in zip(pa, pb)))
+
+
+BATCH = {matmul: _b_matmul, dot: _b_dot, inner: _b_inner, outer: _b_outer, vdot: _b_vdot,
+         tensordot: _b_tensordot, _einsum: _b_einsum, kron: _b_kron}
+for _op, _rule in BATCH.items():
+    defbatch(_op, _rule)
 
 globals().update(_ops)
 

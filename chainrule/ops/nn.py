@@ -10,7 +10,8 @@ leaky_relu'(0) = the point of [min(s, 1), max(s, 1)] nearest 0 (= s for 0 ≤ s 
 """
 import numpy as np
 
-from ..core.primitive import Primitive, defjvp, defvjp
+from ..core.batching import batch_elementwise, shift_axes
+from ..core.primitive import Primitive, defbatch, defjvp, defvjp
 from ..core.tensor import Tensor
 from .elementwise import exp, where
 from .reductions import _shift, sum
@@ -208,5 +209,23 @@ defjvp(softmax_cross_entropy,
        _xent_jvp_scores,
        lambda dt, ans, z, t: sum(dt * -log_softmax(z), axis=-1))
 
+
 globals().update(_ops)
 __all__ = sorted(_ops)
+
+
+# ------------------------------------------------------- batching rules (vmap)
+def _batch_along(op, bdims, n, x, axis=-1):
+    """softmax / log_softmax of one example along ``axis``: the same axis of the batch."""
+    return op(x, shift_axes(axis, len(x.shape) - 1))
+
+
+BATCH = {
+    "relu": batch_elementwise, "leaky_relu": batch_elementwise, "sigmoid": batch_elementwise,
+    "softplus": batch_elementwise, "softmax": _batch_along, "log_softmax": _batch_along,
+    # rows along the last axis, scores and targets broadcast: elementwise in the leading axes
+    "softmax_cross_entropy": batch_elementwise,
+}
+for _name, _rule in BATCH.items():
+    if _name in _ops:
+        defbatch(_ops[_name], _rule)

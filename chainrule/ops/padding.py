@@ -248,3 +248,23 @@ def pad(array, pad_width, mode="constant", **kwargs):
 
 _ops = {"pad": pad}
 __all__ = sorted(_ops)
+
+
+# --------------------------------------------------------------- batching (vmap)
+def _b_pad(op, bdims, n, x, pw, mode, **opts):
+    """The batch axis gets no padding; options given per axis would need shifting: loop."""
+    if bdims[0] != 0 or any(isinstance(v, (tuple, list, np.ndarray)) for v in opts.values()):
+        return NotImplemented
+    return op(x, ((0, 0),) + tuple(pw), mode, **opts)
+
+
+def _b_unpad(op, bdims, n, g, pw, shape, mode, **opts):
+    if bdims[0] != 0 or any(isinstance(v, (tuple, list, np.ndarray)) for v in opts.values()):
+        return NotImplemented
+    return op(g, ((0, 0),) + tuple(pw), (n,) + tuple(shape), mode, **opts)
+
+
+from ..core.primitive import defbatch  # noqa: E402
+
+defbatch(pad_linear, _b_pad)
+defbatch(unpad, _b_unpad)

@@ -20,7 +20,8 @@ import math
 import numpy as np
 
 from ..core.errors import ChainruleError
-from ..core.primitive import Primitive, _dtype, conj, defjvp, defvjp
+from ..core.batching import batch_leading, shift, shift_axes
+from ..core.primitive import Primitive, _dtype, conj, defbatch, defjvp, defvjp
 from ..core.tensor import Tensor
 from .elementwise import abs as _abs
 from .elementwise import exp, power, sign, where
@@ -558,9 +559,69 @@ norm.kink = (_norm_kink, "the unit ball of the dual norm", "0")
 for _name in ("argmax", "argmin", "all", "any", "count_nonzero"):
     _ops[_name] = Primitive(_name, getattr(np, _name), differentiable=False)
 
+
 for _name, _op in _ops.items():
     if _op.formula is None:
         _op.formula = {0: "none (integer/boolean result)"}
 
 globals().update(_ops)
 __all__ = sorted(_ops)
+
+
+# ------------------------------------------------------- batching rules (vmap)
+# One example's reduction over its axes is the batch's reduction over the same axes shifted
+# by one (the batch axis stays in front).  "Flattening" ops (axis=None means the raveled
+# example: cumsum, argmax) reshape each example to one row first.  Arguments are read by
+# NumPy's own parameter names, so every form NumPy accepts is batched.
+def _names(np_fn):
+    import inspect
+    return tuple(inspect.signature(np_fn).parameters)[1:]
+
+
+def _batch_reduce(np_fn, flat=False):
+    params = _names(np_fn)
+
+    def rule(op, bdims, n, x, *a, **k):
+        if builtins.any(d is not None for d in bdims[1:]):     # batched parameters: loop
+            return NotImplemented
+        kw = _kw(params, a, k)
+        nd = len(x.shape) - 1
+        if flat and kw.get("axis") is None:
+            x = reshape(x, (n, math.prod(x.shape[1:])))
+            kw["axis"] = 1
+        else:
+            kw["axis"] = shift_axes(kw.get("axis"), nd)
+        return op(x, **kw)
+    return rule
+
+
+def _batch_trace(op, bdims, n, x, *a, **k):
+    kw = _kw(_names(np.trace), a, k)
+    nd = len(x.shape) - 1
+    kw["axis1"], kw["axis2"] = shift(kw.get("axis1", 0), nd), shift(kw.get("axis2", 1), nd)
+    return op(x, **kw)
+
+
+def _batch_norm(op, bdims, n, x, *a, **k):
+    kw = _kw(_names(np.linalg.norm), a, k)
+    nd = len(x.shape) - 1
+    if kw.get("axis") is None and kw.get("ord") is not None and nd > 2:
+        return NotImplemented                 # NumPy's error, from the loop
+    kind, axes = _norm_axes(nd, kw.get("ord"), kw.get("axis"))
+    if kind == "fro" and kw.get("axis") is None and nd != 2:
+        if kw.get("keepdims"):
+            return NotImplemented
+        x, axes = reshape(x, (n, math.prod(x.shape[1:]))), (0,)   # the 2-norm of the raveled example
+    kw["axis"] = tuple(a + 1 for a in axes) if len(axes) > 1 else axes[0] + 1
+    return op(x, **kw)
+
+
+BATCH = {name: _batch_reduce(spec[0]) for name, spec in REDUCTIONS.items()}
+BATCH.update(cumsum=_batch_reduce(np.cumsum, flat=True), cumprod=_batch_reduce(np.cumprod, flat=True),
+             argmax=_batch_reduce(np.argmax, flat=True), argmin=_batch_reduce(np.argmin, flat=True),
+             all=_batch_reduce(np.all), any=_batch_reduce(np.any),
+             count_nonzero=_batch_reduce(np.count_nonzero), trace=_batch_trace, norm=_batch_norm)
+for _name, _rule in BATCH.items():
+    if isinstance(_ops.get(_name), Primitive):
+        defbatch(_ops[_name], _rule)
+defbatch(_others, batch_leading)

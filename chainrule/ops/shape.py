@@ -10,7 +10,9 @@ order of derivative comes for free.
 import numpy as np
 
 from ..core.errors import ChainruleError
-from ..core.primitive import Primitive, _shape, defjvp, defvjp, sum_to
+from ..core.batching import align, batch_elementwise, shift, shift_axes
+from ..core import primitive as _core
+from ..core.primitive import Primitive, _shape, astype, defbatch, defjvp, defvjp, identity, sum_to
 from ..core.primitive import broadcast_to as _engine_broadcast_to
 from ..core.tensor import Tensor
 from .indexing import take_along_axis
@@ -34,10 +36,6 @@ def _inverse_perm(axes, ndim):
     if axes is None:
         return None
     return tuple(int(i) for i in np.argsort([int(a) % ndim for a in axes]))
-
-
-def _data(x):
-    return x.data if isinstance(x, Tensor) else x
 
 
 def _negate(shift):
@@ -169,23 +167,23 @@ atleast_1d, atleast_2d, atleast_3d = (_atleast(f) for f in (np.atleast_1d, np.at
 
 def flipud(m):
     """``np.flipud``: flip along axis 0 (at least 1-D)."""
-    if np.ndim(_data(m)) < 1:
+    if np.ndim(m) < 1:
         raise ValueError("Input must be >= 1-d.")
     return flip(m, 0)
 
 
 def fliplr(m):
     """``np.fliplr``: flip along axis 1 (at least 2-D)."""
-    if np.ndim(_data(m)) < 2:
+    if np.ndim(m) < 2:
         raise ValueError("Input must be >= 2-d.")
     return flip(m, 1)
 
 
 def diag(v, k=0):
     """``np.diag``: 1-D -> square matrix with v on diagonal k; 2-D -> diagonal k (1-D)."""
-    ndim = np.ndim(_data(v))
     if not isinstance(v, Tensor):
         return np.diag(v, k)
+    ndim = v.ndim
     if ndim == 1:
         n = v.shape[0] + abs(k)
         return diagonal_embed(v, k, 0, 1, (n, n))
@@ -209,7 +207,7 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
                              fix="structured arrays have no gradient; sort plain floats")
     if axis is None:
         a, axis = reshape(a, (-1,)), -1
-    return take_along_axis(a, np.argsort(a.data, axis=axis, kind="stable"), axis)
+    return take_along_axis(a, argsort(a, axis, kind="stable"), axis)
 
 
 argsort = Primitive("argsort", np.argsort, differentiable=False)
@@ -220,3 +218,154 @@ _ops.update(ravel=ravel, flatten=flatten, atleast_1d=atleast_1d, atleast_2d=atle
 globals().update(_ops)
 _PRIVATE = {"unrepeat", "diagonal_embed"}          # adjoints only: not NumPy names
 __all__ = sorted(n for n in _ops if n not in _PRIVATE)
+
+
+# ------------------------------------------------------- batching rules (vmap)
+# Each example's axes are the batch's axes shifted by one (the batch axis stays in front).
+def _size(shape):
+    return int(np.prod(shape, dtype=np.int64))
+
+
+def _resolved(shape, size):
+    """A reshape target with its -1 filled in (so a batch of 0 examples still works)."""
+    shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(s) for s in shape)
+    if -1 in shape:
+        known = _size([s for s in shape if s != -1])
+        shape = tuple(size // known if s == -1 and known else (0 if s == -1 else s) for s in shape)
+    return shape
+
+
+def _b_reshape(op, bdims, n, a, shape, order="C"):
+    per = _resolved(shape, _size(_shape(a)[1:]))
+    if order == "C":
+        return op(a, (n,) + per)
+    if order == "F":                    # batch last, so each example stays one F-ordered block
+        return moveaxis(op(moveaxis(a, 0, -1), per + (n,), order="F"), -1, 0)
+    return NotImplemented
+
+
+def _b_transpose(op, bdims, n, a, axes=None):
+    nd = len(_shape(a)) - 1
+    perm = tuple(range(nd, 0, -1)) if axes is None else tuple(shift(x, nd) for x in axes)
+    return op(a, (0,) + perm)
+
+
+def _b_axes_args(*names):
+    """Rules for ops whose arguments after the array are axes (ints or tuples of ints)."""
+    def rule(op, bdims, n, a, *axes, **kw):
+        if any(d is not None for d in bdims[1:]):
+            return NotImplemented
+        nd = len(_shape(a)) - 1
+        moved = [shift_axes(x, nd) for x in axes]
+        kw = {k: shift_axes(v, nd) if k in names else v for k, v in kw.items()}
+        return op(a, *moved, **kw)
+    return rule
+
+
+def _b_squeeze(op, bdims, n, a, axis=None):
+    per = _shape(a)[1:]
+    if axis is None:
+        return op(a, tuple(i + 1 for i, s in enumerate(per) if s == 1))
+    return op(a, shift_axes(axis, len(per)))
+
+
+def _b_expand_dims(op, bdims, n, a, axis):
+    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    out_nd = len(_shape(a)) - 1 + len(axes)
+    return op(a, tuple(int(x) % out_nd + 1 for x in axes))
+
+
+def _b_flat_or_axis(pname):
+    """repeat, roll: axis=None acts on the raveled example."""
+    def rule(op, bdims, n, a, *args, **kw):
+        if any(d is not None for d in bdims[1:]):
+            return NotImplemented
+        params = dict(zip((pname, "axis"), args))
+        params.update(kw)
+        param, axis = params.pop(pname), params.pop("axis", None)
+        per = _shape(a)[1:]
+        if axis is None:
+            flat = op(reshape(a, (n, _size(per))), param, 1, **params)
+            return flat if op is repeat else reshape(flat, (n,) + per)
+        return op(a, param, shift_axes(axis, len(per)), **params)
+    return rule
+
+
+def _b_unrepeat(op, bdims, n, g, repeats, axis, shape):
+    if bdims[1] is not None:
+        return NotImplemented
+    if axis is None:
+        return reshape(op(g, repeats, 1, (n, _size(shape))), (n,) + tuple(shape))
+    return op(g, repeats, shift(axis, len(shape)), (n,) + tuple(shape))
+
+
+def _b_tile(op, bdims, n, A, reps):
+    per = _shape(A)[1:]
+    r = (int(reps),) if np.ndim(reps) == 0 else tuple(int(x) for x in reps)
+    d = max(len(per), len(r))
+    x = reshape(A, (n,) + (1,) * (d - len(per)) + per) if d > len(per) else A
+    return op(x, (1,) + (1,) * (d - len(r)) + r)
+
+
+def _b_flip(op, bdims, n, m, axis=None):
+    return op(m, shift_axes(axis, len(_shape(m)) - 1))
+
+
+def _b_rot90(op, bdims, n, m, k=1, axes=(0, 1)):
+    nd = len(_shape(m)) - 1
+    return op(m, k, tuple(shift(x, nd) for x in axes))
+
+
+def _b_diagonal(op, bdims, n, a, offset=0, axis1=0, axis2=1):
+    nd = len(_shape(a)) - 1
+    return op(a, offset, shift(axis1, nd), shift(axis2, nd))
+
+
+def _b_diagonal_embed(op, bdims, n, v, offset, axis1, axis2, shape):
+    nd = len(shape)
+    return op(v, offset, shift(axis1, nd), shift(axis2, nd), (n,) + tuple(shape))
+
+
+def _b_triangle(op, bdims, n, m, k=0):
+    if len(_shape(m)) < 3:              # 1-D m makes a matrix: not a stack of examples
+        return NotImplemented
+    return op(m, k)
+
+
+def _b_broadcast_to(op, bdims, n, x, shape):
+    shape = (int(shape),) if np.ndim(shape) == 0 else tuple(shape)
+    return op(align(x, 0, len(shape)), (n,) + shape)
+
+
+def _b_sum_to(op, bdims, n, x, shape):
+    shape = tuple(shape)
+    lead = len(_shape(x)) - 1 - len(shape)
+    if lead > 0:                        # the axes broadcasting added in front of the example
+        from .reductions import sum
+        x = sum(x, axis=tuple(range(1, lead + 1)))
+    return op(x, (n,) + shape)
+
+
+def _b_argsort(op, bdims, n, a, axis=-1, kind=None, order=None):
+    per = _shape(a)[1:]
+    if axis is None:
+        return op(reshape(a, (n, _size(per))), 1, kind, order)
+    return op(a, shift(axis, len(per)), kind, order)
+
+
+BATCH = {
+    "reshape": _b_reshape, "transpose": _b_transpose, "swapaxes": _b_axes_args("axis1", "axis2"),
+    "moveaxis": _b_axes_args("source", "destination"), "squeeze": _b_squeeze,
+    "expand_dims": _b_expand_dims, "repeat": _b_flat_or_axis("repeats"), "unrepeat": _b_unrepeat,
+    "tile": _b_tile, "roll": _b_flat_or_axis("shift"), "flip": _b_flip, "rot90": _b_rot90,
+    "diagonal": _b_diagonal, "diagonal_embed": _b_diagonal_embed, "tril": _b_triangle,
+    "triu": _b_triangle, "broadcast_to": _b_broadcast_to, "sum_to": _b_sum_to,
+}
+for _name, _rule in BATCH.items():
+    if isinstance(_ops.get(_name), Primitive):
+        defbatch(_ops[_name], _rule)
+defbatch(_engine_broadcast_to, _b_broadcast_to)    # _ops holds its NumPy-signature wrapper
+defbatch(argsort, _b_argsort)
+for _op in (identity, astype, getattr(_core, "conj", None)):     # the engine's own elementwise ops
+    if isinstance(_op, Primitive):
+        defbatch(_op, batch_elementwise)

@@ -21,6 +21,7 @@ from . import numpy  # noqa: F401  (registers the differentiable NumPy namespace
 from . import functional  # noqa: F401
 from .core.custom import custom_jvp, custom_vjp
 from .explain.check import check_grad
+from . import compile  # noqa: E402  (callable: cr.compile(fn) -- see chainrule/compile)
 
 _tensor_module._install_methods()
 
@@ -44,5 +45,5 @@ __all__ = ["Tensor", "tensor", "grad", "value_and_grad", "vjp", "jvp", "jacobian
            "jacfwd", "hessian", "hvp", "no_grad", "enable_grad", "is_grad_enabled",
            "custom_vjp", "custom_jvp", "check_grad", "ChainruleError", "ChainruleTypeError",
            "ChainruleWarning", "TensorConversionError", "AnomalyError", "detect_anomaly",
-           "is_anomaly_enabled",
+           "is_anomaly_enabled", "compile",
            "numpy", "functional", "__version__"]

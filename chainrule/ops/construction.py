@@ -340,3 +340,18 @@ _ops = dict(concatenate=concatenate, stack=stack, vstack=vstack, hstack=hstack, 
             asarray=asarray, pad=pad, diff=diff, copy=copy)
 globals().update(_ops)
 __all__ = sorted(_ops)
+
+
+# ------------------------------------------------ compiled lowering (chainrule.compile)
+# copy is np.array (a new buffer); concatenate and stack take their pieces as one tuple.
+def _lower_join(np_name):
+    def lower(e):
+        if set(e.kwargs) - {"axis"}:
+            return None
+        pieces = ", ".join(e.arg(i) for i in range(len(e.args)))
+        return f"np.{np_name}(({pieces},), axis={e.params(()).get('axis', 0)!r})"
+    return lower
+
+
+LOWER = {"copy": "np.array({0})", "concatenate": _lower_join("concatenate"),
+         "stack": _lower_join("stack")}

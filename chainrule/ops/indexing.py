@@ -108,3 +108,9 @@ def take_along_axis(arr, indices, axis=-1):
 _ops["take"], _ops["take_along_axis"] = take, take_along_axis
 globals().update(_ops)
 __all__ = sorted(_ops)
+
+
+# ------------------------------------------------ compiled lowering (chainrule.compile)
+# getitem is Python's own indexing with the recorded index (slices written as a:b:c);
+# index_add runs through its Primitive.fn.  ``e`` is the recorded call.
+LOWER = {"getitem": lambda e: f"{e.arg(0)}[{e.index(1)}]"}

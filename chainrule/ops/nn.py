@@ -168,3 +168,9 @@ defjvp(softmax_cross_entropy,
 
 globals().update(_ops)
 __all__ = sorted(_ops)
+
+
+# ------------------------------------------------ compiled lowering (chainrule.compile)
+# relu of a float array is one np.maximum (the dtype is already right); the other
+# activations and the fused softmax cross-entropy run through their Primitive.fn.
+LOWER = {"relu": lambda e: f"np.maximum({e.arg(0)}, 0.0)" if e.dtype(0).kind == "f" else None}

@@ -448,3 +448,28 @@ for _name, _op in _ops.items():
 
 globals().update(_ops)
 __all__ = sorted(_ops)
+
+
+# ------------------------------------------------ compiled lowering (chainrule.compile)
+# sum/mean/max/min/prod become one ufunc reduction over axes fixed at trace time (mean: the
+# sum divided by the count, exactly as np.mean computes it); other reductions run through
+# their Primitive.fn.  ``e`` is the recorded call (chainrule/compile/lower.py).
+def _lower_reduction(name, ufunc, params):
+    def lower(e):
+        kw = e.params(params)
+        dtype = e.dtype(0)
+        if set(kw) - {"axis", "keepdims", "dtype", "out"} or kw.get("out") is not None \
+                or kw.get("dtype") is not None or dtype.kind not in "fc" or dtype.itemsize < 4:
+            return None
+        ndim = len(e.shape(0))
+        axes = _axes(kw.get("axis"), ndim)
+        src = f"np.{ufunc}.reduce({e.arg(0)}, axis={axes!r}, keepdims={bool(kw.get('keepdims'))})"
+        if name == "mean":
+            src += f" / {_count(e.shape(0), axes)}"
+        return src
+    return lower
+
+
+LOWER = {name: _lower_reduction(name, ufunc, _MAX if name in ("max", "min") else _RED)
+         for name, ufunc in (("sum", "add"), ("mean", "add"), ("max", "maximum"),
+                             ("min", "minimum"), ("prod", "multiply"))}

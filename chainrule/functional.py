@@ -33,6 +33,12 @@ def _data(x):
     return np.asarray(x.data if isinstance(x, Tensor) else x)
 
 
+def _traced(x):
+    """Whether chainrule.compile is tracing ``x`` (its values are then checked when the program
+    runs, by the primitive that uses them, not now)."""
+    return getattr(type(x.data if isinstance(x, Tensor) else x), "_chainrule_traced", False)
+
+
 def _reduce(losses, reduction, op):
     if reduction == "mean":
         return cnp.mean(losses)
@@ -139,7 +145,7 @@ def _target_kind(scores, target, op):
     else:
         want = f"a scalar integer class label or one-hot of shape (C,) = {shape}"
     if y.dtype.kind in "iu" and y.shape == lead:
-        if y.size and (y.min() < 0 or y.max() >= n_cls):
+        if y.size and not _traced(target) and (y.min() < 0 or y.max() >= n_cls):
             bad = y[(y < 0) | (y >= n_cls)].reshape(-1)[0]
             raise ChainruleError(op, message="class label out of range",
                                  expected=f"labels in 0 .. {n_cls - 1} ({n_cls} classes)",
@@ -161,7 +167,7 @@ def _nll(log_probs, target, op):
     if kind == "labels":
         return -cnp.getitem(log_probs, t)
     # t = 0 must contribute 0 even where log p = -inf (masked logits): double where
-    safe = cnp.where(_data(t) != 0, log_probs, 0.0)
+    safe = cnp.where(cnp.not_equal(t, 0), log_probs, 0.0)
     return -cnp.sum(t * safe, axis=-1)
 
 
@@ -176,9 +182,7 @@ def cross_entropy(logits, target, reduction="mean"):
     kind, t = _target_kind(logits, target, "cross_entropy")
     if kind == "labels":        # as one-hot rows: the fused rule is then softmax(z) − e_label
         z = _data(logits)
-        onehot = np.zeros(z.shape, dtype=np.result_type(z.dtype, np.float32))
-        onehot[t] = 1.0
-        t = onehot
+        t = _nn.one_hot(target, z.shape[-1], np.result_type(z.dtype, np.float32))
     return _reduce(_nn.softmax_cross_entropy(logits, t), reduction, "cross_entropy")
 
 

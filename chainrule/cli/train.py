@@ -71,6 +71,8 @@ def register(sub):
     p.add_argument("--resume", action="store_true", help="continue from --out/model.npz")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-plot", action="store_true", help="do not write curves.png")
+    p.add_argument("--compile", action="store_true", help="compute each minibatch's loss and "
+                   "gradients with a generated program (chainrule.compile): same results, faster")
     p.set_defaults(func=run_train)
 
     q = sub.add_parser("predict", help="apply a trained model to data",
@@ -161,7 +163,7 @@ def _train(args):
                   seed=args.seed, val_data=val if len(val[0]) else None, scheduler=sched,
                   early_stopping=args.patience, checkpoint_dir=out, resume=args.resume,
                   progress=not args.no_progress, standardize=not args.no_standardize,
-                  config=config, task=ds.task)
+                  config=config, task=ds.task, compile=args.compile)
     if not dist.is_main():
         return 0             # rank 0 evaluates, prints and writes the files
     scaler = history.standardizer

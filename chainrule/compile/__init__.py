@@ -27,14 +27,15 @@ from .function import CheckError, Compiled
 __all__ = ["compile", "Compiled", "TraceError", "TracedConversionError", "CheckError"]
 
 
-def compile(fn=None, *, retrace=True, max_traces=8, fallback=None, check=0):  # noqa: A001
+def compile(fn=None, *, retrace=True, max_traces=8, fallback=None, check=1):  # noqa: A001
     """Compile ``fn`` (a function built from chainrule operations and transforms).
 
     retrace: trace again for a new signature (shapes, dtypes, structure, Python values) --
       or, with False, raise.  max_traces: programs kept (least recently used dropped).
     fallback: "eager" runs what cannot be compiled as it is, with one warning; None raises.
-    check: compare the first ``check`` program runs with eager runs and raise at a
-      difference, naming the first value that differs.
+    check: run the first ``check`` program calls (1 by default; 0: none) eagerly too, compare,
+      and raise at a difference naming the first value that differs -- a safety net for
+      values the trace could not see (plain NumPy on np.asarray copies of traced values).
     Usable as ``@compile`` or ``@compile(check=3)``.
     """
     def wrap(f):

@@ -187,3 +187,100 @@ def _equal_state(a, b):
         return type(a) is type(b) and len(a) == len(b) and \
             all(_equal_state(x, y) for x, y in zip(a, b))
     return a == b
+
+
+# ------------------------------------------------ draws from global generators
+# While a thread traces, NumPy's and Python's module-level random functions raise at the line
+# that calls them (in other threads they behave as always): their numbers would be frozen.
+_NP_DRAWS = ("rand", "randn", "random", "random_sample", "ranf", "sample", "normal", "uniform",
+             "randint", "random_integers", "choice", "shuffle", "permutation", "binomial",
+             "poisson", "exponential", "beta", "gamma", "standard_normal", "multivariate_normal",
+             "laplace", "lognormal", "geometric", "dirichlet", "multinomial", "seed", "bytes",
+             "standard_exponential", "standard_gamma", "standard_t", "triangular", "weibull")
+_PY_DRAWS = ("random", "uniform", "gauss", "normalvariate", "randint", "choice", "choices",
+             "shuffle", "sample", "randrange", "getrandbits", "betavariate", "expovariate",
+             "triangular", "lognormvariate", "gammavariate", "paretovariate", "weibullvariate",
+             "vonmisesvariate", "seed")
+_patch_users = 0
+_patch_lock = __import__("threading").Lock()
+_originals = []
+
+
+def _tracing():
+    from .traced import active
+    return active() is not None
+
+
+def _refuse_draw(what):
+    from .traced import refuse
+    refuse(f"{what} draws random numbers from a global generator while the function is traced: "
+           "they would be frozen into the program", expected="a numpy.random.Generator passed "
+           "as an argument (each call then draws new numbers)",
+           fix="pass rng = np.random.default_rng(seed) as an argument and draw from it, or "
+               "compile with fallback='eager'")
+
+
+def _guard_draw(module, label, name, original):
+    @functools.wraps(original)
+    def draw(*args, **kwargs):
+        if _tracing():
+            _refuse_draw(f"{label}.{name}")
+        return original(*args, **kwargs)
+    return draw
+
+
+def _guard_default_rng(original):
+    @functools.wraps(original)
+    def default_rng(seed=None, *args, **kwargs):
+        if seed is None and _tracing():
+            from .traced import refuse
+            refuse("np.random.default_rng() without a seed, inside a traced function, would "
+                   "freeze its numbers into the program", expected="a generator passed as an "
+                   "argument, or seeded from an argument", fix="create the generator outside "
+                   "and pass it in (rng = np.random.default_rng(seed); f(x, rng))")
+        return original(seed, *args, **kwargs)
+    return default_rng
+
+
+class hidden_random_refused:
+    """``with hidden_random_refused():`` (the tracing thread) draws from global generators raise."""
+
+    def __enter__(self):
+        global _patch_users
+        with _patch_lock:
+            _patch_users += 1
+            if _patch_users == 1:
+                for module, label, names in ((np.random, "np.random", _NP_DRAWS),
+                                             (_pyrandom, "random", _PY_DRAWS)):
+                    for name in names:
+                        original = getattr(module, name, None)
+                        if original is not None:
+                            _originals.append((module, name, original))
+                            setattr(module, name, _guard_draw(module, label, name, original))
+                _originals.append((np.random, "default_rng", np.random.default_rng))
+                np.random.default_rng = _guard_default_rng(np.random.default_rng)
+        return self
+
+    def __exit__(self, *exc):
+        global _patch_users
+        with _patch_lock:
+            _patch_users -= 1
+            if _patch_users == 0:
+                while _originals:
+                    module, name, original = _originals.pop()
+                    setattr(module, name, original)
+        return False
+
+
+def defined_at(fn):
+    """(file, line, name) where the innermost user function behind ``fn`` is defined."""
+    f = fn
+    for _ in range(8):
+        inner = getattr(f, "__wrapped__", None) or getattr(f, "func", None)
+        if inner is None:
+            break
+        f = inner
+    code = getattr(f, "__code__", None)
+    if code is None:
+        return None
+    return code.co_filename, code.co_firstlineno, code.co_name

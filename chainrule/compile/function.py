@@ -241,8 +241,8 @@ def _entry_source(tree, specs, n_guards, n_tensors, positions):
 
 def _compare(expected, got, path="output"):
     """The first difference between an eager and a compiled result, or None."""
-    le, te = [], _flatten(expected, le)
-    lg, tg = [], _flatten(got, lg)
+    le, lg = [], []
+    te, tg = _flatten(expected, le), _flatten(got, lg)
     if te != tg or len(le) != len(lg):
         return f"{path}: the structure differs"
     for k, (a, b) in enumerate(zip(le, lg)):
@@ -285,7 +285,7 @@ def _gap(a, b):
 class Compiled:
     """A function recorded once per signature and replayed as generated NumPy code."""
 
-    def __init__(self, fn, retrace=True, max_traces=8, fallback=None, check=0):
+    def __init__(self, fn, retrace=True, max_traces=8, fallback=None, check=1):
         if not callable(fn):
             raise ChainruleError("chainrule.compile", expected="a function",
                                  actual=type(fn).__name__, fix="cr.compile(f) or @cr.compile")
@@ -403,13 +403,14 @@ class Compiled:
                 new_leaves.append(x)
         targs, tkwargs = _rebuild(tree, iter(new_leaves))
         try:
-            with Recording(tracer), saved.scope():
+            with Recording(tracer), saved.scope(), capture.hidden_random_refused():
                 result = self.fn(*targs, **tkwargs)
                 outputs = tracer.output(result)
             drew = capture.changed_random(randoms)
             if drew is not None:
                 refuse(f"{self.__name__} drew random numbers from {drew} while being traced: "
-                       "the numbers would be frozen into the program", site=None,
+                       "the numbers would be frozen into the program",
+                       site=capture.defined_at(self.fn),
                        expected="random numbers drawn from a numpy.random.Generator passed as "
                                 "an argument (each call then draws new ones), or from a "
                                 "generator seeded inside the function from an argument",

@@ -153,6 +153,7 @@ class Tracer:
         self.inputs = set()
         self.external = set(external)   # ids of requires-grad Tensors reachable from outside
         self.draws = 0
+        self.private = set()    # ids of copies made inside the function (assignable)
 
     # ------------------------------------------------------------ values & lookups
     def _add(self, node, arr):
@@ -254,15 +255,34 @@ class Tracer:
         return x
 
     def same_value(self, x):
-        """A new object standing for the same value (``t.copy()``: values never change here)."""
+        """``x.copy()``: the same value (no copy in the program), in memory of its own while
+        tracing, so that an assignment into the copy can be recorded (``assign``)."""
         k = self.lookup(x)
         if k is None or k == ORPHAN:
             self.refuse_orphan(x)
-        v = self.plain[k].view(TracedArray)
+        v = np.array(self.plain[k]).view(TracedArray)
         v._node = k
         self.ids[id(v)] = k
         self.keep.append(v)
+        self.private.add(id(v))
         return v
+
+    def assign(self, target, index, value):
+        """``t[index] = value`` into a copy made inside the function: recorded as a new value
+        (the copy with the entries replaced), which the same object then stands for."""
+        if id(target) not in self.private:
+            self.refuse_write(target, "assignment t[...] = value")
+        mem = _plain(target)
+        later = self.nodes[target._node].i if target._node is not None else 0
+        for j in range(later, len(self.plain)):
+            p = self.plain[j]
+            if isinstance(p, np.ndarray) and p is not mem and np.may_share_memory(p, mem):
+                self.refuse_write(target, "assignment into a copy that has views")
+        new = _assign(target, _plain_index(index), value)
+        np.ndarray.__setitem__(mem, unwrap(_plain_index(index)), unwrap(
+            value.data if isinstance(value, Tensor) else value))
+        target._node = new._node
+        self.ids[id(target)] = new._node
 
     def const(self, x, tensor=None):
         j = self.const_ids.get(id(x))
@@ -621,6 +641,16 @@ def _reduces_nonempty(x, axis):
         return int(np.prod(shape)) > 0
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     return all(shape[a] > 0 for a in axes)
+
+
+def _assign_fn(x, index, value):
+    out = np.array(x)
+    out[index] = value
+    return out
+
+
+_assign = Primitive("assign", _assign_fn, differentiable=False,
+                    doc="A copy of x with x[index] = value (t[...] = v into a copy, compiled).")
 
 
 class Recording:

@@ -173,7 +173,7 @@ class TracedArray(np.ndarray):
         tr = active()
         if tr is None:
             return np.ndarray.__setitem__(_plain(self), index, value)
-        tr.refuse_write(self, "assignment t[...] = value")
+        tr.assign(self, index, value)
 
     def _no_write(name):
         def method(self, *args, **kwargs):

@@ -367,7 +367,7 @@ def __setitem__(self, index, value):
     try:
         self.data[_plain_index(index)] = value.data if isinstance(value, Tensor) else value
     except ValueError as e:
-        if self.data.flags.writeable:
+        if self.data.flags.writeable or isinstance(e, ChainruleError):
             raise
         raise ChainruleTypeError(
             "Tensor.__setitem__", message="these values are saved by a recorded operation that "

@@ -10,9 +10,10 @@ leaky_relu'(0) = the point of [min(s, 1), max(s, 1)] nearest 0 (= s for 0 ≤ s 
 """
 import numpy as np
 
+from ..core.errors import ChainruleError
 from ..core.primitive import Primitive, defjvp, defvjp
 from ..core.tensor import Tensor
-from .elementwise import exp, where
+from .elementwise import clip, exp, maximum, minimum, where
 from .reductions import _logsumexp_fn, _shift, sum
 from .shape import reshape
 
@@ -75,8 +76,10 @@ def _step(x):
 
 def _leaky_slope(x, s):
     """leaky_relu'(x): 1 for x > 0, s for x < 0, and at 0 the element of [s, 1] nearest 0."""
-    sv = np.asarray(_value(s), dtype=np.float64)
-    at_kink = np.clip(0.0, np.minimum(sv, 1.0), np.maximum(sv, 1.0))
+    if isinstance(s, (int, float)):
+        at_kink = min(max(0.0, min(s, 1.0)), max(s, 1.0))
+    else:                  # a Tensor or array slope: computed with primitives, so it is traced
+        at_kink = clip(0.0, minimum(s, 1.0), maximum(s, 1.0))
     return where(x > 0, 1.0, where(x < 0, s, at_kink))
 
 
@@ -128,6 +131,25 @@ def _softmax_xent(z, t):
     lse = _logsumexp_fn(z, axis=-1)
     tz = np.where(t != 0, t * np.where(np.isfinite(z), z, 0.0), 0.0)
     return (np.sum(t, axis=-1) * lse - np.sum(tz, axis=-1)).astype(z.dtype, copy=False)
+
+
+def _one_hot(labels, n_classes, dtype):
+    """Rows of zeros with a 1 at each label; labels are checked here, every time it runs."""
+    labels = np.asarray(labels)
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        bad = labels[(labels < 0) | (labels >= n_classes)].reshape(-1)[0]
+        raise ChainruleError("cross_entropy", message="class label out of range",
+                             expected=f"labels in 0 .. {n_classes - 1} ({n_classes} classes)",
+                             actual=f"label {bad}",
+                             fix="check the labels, or give the model one output per class")
+    out = np.zeros(labels.shape + (n_classes,), dtype=dtype)
+    np.put_along_axis(out, labels[..., None], 1, axis=-1)
+    return out
+
+
+# integer labels as one-hot rows: a primitive, so a compiled program builds them from each
+# call's labels (chainrule.compile) instead of freezing the first call's
+one_hot = _ops["one_hot"] = Primitive("one_hot", _one_hot, differentiable=False)
 
 
 def _rows(g, like):

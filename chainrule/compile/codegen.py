@@ -137,9 +137,15 @@ def _where(site):
     return f"{os.path.basename(file)}:{line}"
 
 
+_DTYPE_NAMES = {}
+
+
 def _describe(node):
     shape = "()" if node.shape == () else str(tuple(node.shape))
-    return f"{shape} {node.dtype}"
+    name = _DTYPE_NAMES.get(node.dtype)
+    if name is None:
+        name = _DTYPE_NAMES[node.dtype] = str(node.dtype)
+    return f"{shape} {name}"
 
 
 def _role(node):

@@ -20,6 +20,8 @@ released early (``del``) so peak memory stays that of the eager step.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import lower as L
@@ -39,6 +41,7 @@ class Graph:
         self.kwargs = [node.kwargs for node in self.nodes]
         self.same = list(range(n))
         self.outputs = trace.outputs
+        self._refs = None        # node -> nodes it reads, once the passes are done
 
     # ------------------------------------------------------------------ values
     def find(self, i):
@@ -93,11 +96,18 @@ class Graph:
         return out
 
     def node_refs(self, i):
+        cache = self._refs
+        if cache is not None:
+            got = cache.get(i)
+            if got is not None:
+                return got
         out = []
         for a in self.args[i]:
             self.refs(a, out)
         for v in self.kwargs[i].values():
             self.refs(v, out)
+        if cache is not None:
+            cache[i] = out
         return out
 
     def output_refs(self):
@@ -108,6 +118,7 @@ class Graph:
         self.simplify()
         self.merge_common()
         self.drop_broadcasts()
+        self._refs = {}
         self.order = self.live()
         return self
 
@@ -280,10 +291,6 @@ class Graph:
                 if any(isinstance(c, Const) for c in _consts(self.args[i])):
                     r.add("const")
                 roots[i] = r or {i}
-        names = {}
-        for i in order:
-            node = self.nodes[i]
-            names[i] = f"x{node.arg}" if node.kind == "input" else f"v{i}"
         viewers = {}
         for i in order:
             for r in roots[i]:
@@ -292,24 +299,37 @@ class Graph:
         inplace = {}
         if in_place:
             for i in order:
-                form = self._in_place_form(i, pos, last, fresh, viewers, names)
+                form = self._in_place_form(i, pos, last, fresh, viewers)
                 if form is not None:
                     inplace[i] = form
-                    names[i] = names[form[0]]
                     fresh[i], roots[i] = True, {i}
                     viewers.setdefault(i, []).extend(viewers.get(form[0], ()))
-        releases = {}
-        for i in order:
+        # names: a value's name is free again once its last reader has run, so a long program
+        # keeps only its live values alive (as eager mode does); large dead arrays are
+        # released at once with del
+        names, free, releases = {}, [], {}
+        for p, i in enumerate(order):
             node = self.nodes[i]
-            if node.kind == "input" or i not in last or last[i] >= end:
+            if node.kind == "input":
+                names[i] = f"x{node.arg}"
                 continue
-            if node.shape is not None and _nbytes(node) >= (1 << 16) and \
-                    not any(inplace.get(j, (None,))[0] == i for j in order[last[i]:last[i] + 1]):
-                releases.setdefault(order[last[i]], []).append(names[i])
+            if i in inplace:
+                names[i] = names[inplace[i][0]]
+            elif in_place and free:
+                names[i] = free.pop()
+            else:
+                names[i] = f"v{i}"
+            if not in_place:
+                continue
+            for r in sorted(set(self.node_refs(i))):
+                if last.get(r) == p and self.nodes[r].kind != "input" and names[r] != names[i]:
+                    if self.nodes[r].shape is not None and _nbytes(self.nodes[r]) >= (1 << 16):
+                        releases.setdefault(i, []).append(names[r])
+                    free.append(names[r])
         return {"names": names, "inplace": inplace, "releases": releases, "fresh": fresh,
                 "roots": roots, "outputs": outs}
 
-    def _in_place_form(self, i, pos, last, fresh, viewers, names):
+    def _in_place_form(self, i, pos, last, fresh, viewers):
         """(buffer node, statement kind) if node i can be computed into an operand's buffer."""
         node = self.nodes[i]
         if node.kind != "call" or not node.shape or L.kind(node.op) != "ufunc" or self.kwargs[i]:
@@ -365,7 +385,7 @@ def _consts(t, out=None):
 
 
 def _size(node):
-    return int(np.prod(node.shape)) if node.shape else 1
+    return math.prod(node.shape) if node.shape else 1
 
 
 def _nbytes(node):

@@ -28,6 +28,7 @@ from .trace import Const, Out, Recording, Ref, Tracer
 from .traced import current, refuse
 
 MISS = object()
+_eager = threading.local()      # .depth > 0: inside check='s own eager run (of an outer function)
 _COPY_LIMIT = 1 << 14          # constants up to this size are copied, larger ones held read-only
 _ids = itertools.count(1)
 
@@ -334,17 +335,15 @@ class Compiled:
         leaves = []
         tree = _flatten((args, kwargs), leaves)
         specs = tuple(_spec(x) for x in leaves)
-        if None in specs:
-            if self.fallback == "eager":
-                self._warn_eager("an argument is a Tensor that requires grad")
+        if None in specs:           # differentiated from outside: only eager mode can do that
+            if getattr(_eager, "depth", 0):
+                self._count("eager_calls")
                 return self.fn(*args, **kwargs)
             bad = _where(tree, len(leaves))[specs.index(None)]
-            refuse(f"{bad} is a Tensor that requires grad (or carries a forward-mode tangent): "
-                   "a compiled program cannot be differentiated from outside",
-                   expected="arrays (or Tensors that need no gradient) as arguments",
-                   fix="compile the function that takes the gradient (e.g. "
-                       "cr.compile(cr.value_and_grad(loss))) and pass arrays, or use "
-                       "fallback='eager'")
+            self._warn_eager(f"{bad} is a Tensor that needs a gradient (a compiled program "
+                             "cannot be differentiated from outside; compile the function "
+                             "that takes the gradient instead)")
+            return self.fn(*args, **kwargs)
         key = (tree, specs, state.grad_enabled.get())
         with self._lock:
             entry = self._cache.get(key)
@@ -380,8 +379,8 @@ class Compiled:
         self._count("eager_calls")
         if why not in self._warned:
             self._warned.add(why)
-            warnings.warn(f"chainrule.compile: {self.__name__} runs eagerly (fallback='eager'): "
-                          f"{why}", ChainruleWarning, stacklevel=4)
+            warnings.warn(f"chainrule.compile: {self.__name__} runs eagerly: {why}",
+                          ChainruleWarning, stacklevel=4)
 
     # ------------------------------------------------------------------ trace
     def _trace(self, key, tree, leaves, args, kwargs, reason):
@@ -545,7 +544,12 @@ class Compiled:
         """check=N: compare a program run with an eager run; name the first node that differs."""
         self._checks_left -= 1
         self._count("checks")
-        expected = self.fn(*args, **kwargs)
+        next(self._hits)
+        _eager.depth = getattr(_eager, "depth", 0) + 1
+        try:
+            expected = self.fn(*args, **kwargs)
+        finally:
+            _eager.depth -= 1
         got = entry.call(leaves)
         diff = _compare(expected, got)
         if diff is not None:

@@ -27,6 +27,9 @@ ORPHAN = -1
 _LITERALS = (int, float, bool, complex, str, bytes, type(None), type(Ellipsis))
 _REDUCE = {"add": ("sum", 0), "multiply": ("prod", 1), "maximum": ("max", -np.inf),
            "minimum": ("min", np.inf)}
+_INITIAL = {"max": -np.inf, "amax": -np.inf, "min": np.inf, "amin": np.inf, "sum": 0, "prod": 1}
+_LOGICAL = {np.bitwise_or: cnp.logical_or, np.bitwise_and: cnp.logical_and,
+            np.bitwise_xor: cnp.logical_xor, np.invert: cnp.logical_not}
 # NumPy functions that read only shapes and dtypes: fine on traced values
 _SHAPE_ONLY = {"shape", "ndim", "size", "result_type", "iscomplexobj", "isrealobj", "isfortran",
                "may_share_memory", "shares_memory", "zeros_like", "ones_like", "empty_like",
@@ -341,6 +344,12 @@ class Tracer:
         tkw = {k: self.template(v) for k, v in kwargs.items()} if kwargs else {}
         if not self._found:
             return NotImplemented                # constants only: computed now, folded
+        if op.name in _VALUE_SHAPED and _traced_mask(targs[1:], self):
+            refuse(f"{op.name} with a traced boolean mask: the result's shape depends on the "
+                   "mask's values, which a program with fixed shapes cannot replay",
+                   expected="masks that are constants, or selections with cnp.where",
+                   fix="compute cnp.where(mask, x, 0) (or a weighted sum) instead of x[mask], "
+                       "or compile with fallback='eager'")
         if any(isinstance(a, Tensor) for a in args):
             args = tuple(self.tensorize(a) for a in args)
         if self.context:
@@ -467,7 +476,10 @@ class Tracer:
         kwargs.pop("subok", None)
         if kwargs.get("casting") in ("same_kind", "unsafe"):
             kwargs.pop("casting")
-        if method == "__call__" and not kwargs and ufunc in UFUNCS:
+        if method == "__call__" and not kwargs and ufunc in _LOGICAL and \
+                all(np.result_type(x) == np.bool_ for x in inputs):
+            res = self.via_cnp(_LOGICAL[ufunc], inputs, {})      # mask | mask, ~mask
+        elif method == "__call__" and not kwargs and ufunc in UFUNCS:
             res = self.via_cnp(UFUNCS[ufunc], inputs, {})
         elif method == "reduce" and name in _REDUCE and len(inputs) == 1 \
                 and kwargs.get("where", True) is True:
@@ -521,6 +533,12 @@ class Tracer:
     def route_function(self, func, args, kwargs):
         mine = HANDLED_FUNCTIONS.get(func)
         if mine is not None:
+            if "initial" in kwargs and func.__name__ in _INITIAL:      # np.max(x, initial=-inf)
+                if kwargs["initial"] != _INITIAL[func.__name__] or \
+                        not _reduces_nonempty(args[0], kwargs.get("axis", args[1] if
+                                                                    len(args) > 1 else None)):
+                    return self._unsupported(f"np.{func.__name__}(..., initial=...)")
+                kwargs = {k: v for k, v in kwargs.items() if k != "initial"}
             return self.via_cnp(mine, args, kwargs)
         if func.__name__ in _SHAPE_ONLY:
             return func(*unwrap(args), **unwrap(kwargs))
@@ -623,6 +641,26 @@ class Tracer:
                "program keeps every value it computed", expected="new values (y = f(x))",
                fix="write the update as a new value: h = h + b, cnp.where(mask, v, h), "
                    "cnp.concatenate([...])")
+
+
+_VALUE_SHAPED = {"getitem", "index_add"}       # a boolean index gives a value-dependent shape
+
+
+def _traced_mask(templates, tracer):
+    for r in _graph_refs(templates):
+        if tracer.nodes[r].dtype == np.bool_:
+            return True
+    return False
+
+
+def _graph_refs(t, out=None):
+    out = [] if out is None else out
+    if isinstance(t, Ref):
+        out.append(t.i)
+    elif isinstance(t, (tuple, list)):
+        for v in t:
+            _graph_refs(v, out)
+    return out
 
 
 def _has_tensor(x):

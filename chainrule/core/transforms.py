@@ -23,6 +23,14 @@ from .tensor import Tensor, has_open_level, is_active
 
 
 # ------------------------------------------------------------------- helpers
+def _array(x, dtype=None):
+    """np.asarray, except that an array chainrule.compile is tracing stays itself (a plain
+    view of it would hide the value from the trace)."""
+    if getattr(type(x), "_chainrule_traced", False) and (dtype is None or x.dtype == dtype):
+        return x
+    return np.asarray(x, dtype=dtype)
+
+
 def _as_float_array(x, op):
     """``x`` as something to differentiate with respect to: only floating point (as in JAX)."""
     if isinstance(x, Tensor):
@@ -34,7 +42,7 @@ def _as_float_array(x, op):
             actual=f"{type(x).__name__} {x!r}",
             fix=f"pass a float, e.g. {float(x)!r} instead of {x!r}")
     else:
-        arr = np.asarray(x)
+        arr = _array(x)
     if arr.dtype.kind not in "fc":
         raise ChainruleTypeError(
             op, message="inputs to differentiate must be floating point",
@@ -255,7 +263,7 @@ def vjp(fun, *primals, has_aux=False):
                                  actual=f"{len(ct_leaves)}", fix="pass one array per output")
         total, unreached = None, set(range(len(flat)))
         for o, c in zip(out_ts, ct_leaves):
-            c = c if isinstance(c, Tensor) else np.asarray(c, dtype=o.dtype)
+            c = c if isinstance(c, Tensor) else _array(c, dtype=o.dtype)
             if np.shape(c) != o.shape:
                 raise ChainruleError("vjp pullback", message="cotangent has the wrong shape",
                                      expected=f"shape {o.shape} (the output's)",
@@ -306,7 +314,7 @@ def jvp(fun, primals, tangents, has_aux=False):
             wrapped = []
             for x, v in zip(leaves, tleaves):
                 x = _as_float_array(x, "jvp")
-                xv = x.data if isinstance(x, Tensor) else np.asarray(x)
+                xv = x.data if isinstance(x, Tensor) else _array(x)
                 if np.shape(v) != xv.shape:
                     raise ChainruleError("jvp", message="tangent shape differs from primal shape",
                                          expected=f"shape {xv.shape}", actual=describe(np.asarray(v)
@@ -314,7 +322,7 @@ def jvp(fun, primals, tangents, has_aux=False):
                                          fix="give each primal a tangent of its own shape")
                 if not isinstance(v, Tensor):
                     given.append(v)
-                    v = np.asarray(v, dtype=xv.dtype)
+                    v = _array(v, dtype=xv.dtype)
                 fw = dict(x._fw) if isinstance(x, Tensor) and x._fw else {}
                 fw[level] = v
                 base = x if isinstance(x, Tensor) else Tensor(xv)

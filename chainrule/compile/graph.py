@@ -326,6 +326,11 @@ class Graph:
                     if self.nodes[r].shape is not None and _nbytes(self.nodes[r]) >= (1 << 16):
                         releases.setdefault(i, []).append(names[r])
                     free.append(names[r])
+        following = {}                 # a name the next statement rebinds needs no del
+        for p, i in enumerate(order[:-1]):
+            following[i] = names.get(order[p + 1])
+        for i, dead in releases.items():
+            releases[i] = [n for n in dead if n != following.get(i)]
         return {"names": names, "inplace": inplace, "releases": releases, "fresh": fresh,
                 "roots": roots, "outputs": outs}
 

@@ -24,7 +24,7 @@ from ..core.errors import ChainruleError, ChainruleWarning, TensorConversionErro
 from ..core.tensor import Tensor
 from . import capture, codegen
 from .graph import Graph
-from .trace import Const, Out, Recording, Ref, Tracer
+from .trace import Const, Out, Recording, Ref, Tracer, gc_paused
 from .traced import current, refuse
 
 MISS = object()
@@ -384,6 +384,10 @@ class Compiled:
 
     # ------------------------------------------------------------------ trace
     def _trace(self, key, tree, leaves, args, kwargs, reason):
+        with gc_paused():
+            return self._trace_now(key, tree, leaves, args, kwargs, reason)
+
+    def _trace_now(self, key, tree, leaves, args, kwargs, reason):
         started = time.perf_counter()
         cap = capture.scan(self.fn)
         randoms = capture.random_states(cap)

@@ -12,7 +12,7 @@ def python_blocks(path):
     return re.findall(r"```python\n(.*?)```", (ROOT / path).read_text(), flags=re.S)
 
 
-@pytest.mark.parametrize("path", ["README.md", "docs/autodiff.md"])
+@pytest.mark.parametrize("path", ["README.md", "docs/autodiff.md", "docs/compile.md"])
 def test_python_blocks_run(path):
     blocks = python_blocks(path)
     assert blocks, f"no python blocks found in {path}"

@@ -557,11 +557,18 @@ class Compiled:
         got = entry.call(leaves)
         diff = _compare(expected, got)
         if diff is not None:
-            raise CheckError("chainrule.compile", message=f"check: the compiled "
-                             f"{self.__name__} differs from eager mode ({diff}); "
-                             + self._first_difference(entry, leaves),
-                             fix="please report it with the program (.source); meanwhile "
-                                 "compile with fallback='eager' or call the function directly")
+            why = (f"check: the compiled {self.__name__} differs from eager mode ({diff}); "
+                   + self._first_difference(entry, leaves))
+            if self.fallback == "eager":
+                entry.eager = True
+                self._hot = None
+                self._warn_eager(why)
+                return expected
+            raise CheckError("chainrule.compile", message=why,
+                             fix="the usual cause is a value computed with plain NumPy from a "
+                                 "copy of a traced value (np.asarray(x), np.array(x)), which the "
+                                 "trace cannot follow: compute it with chainrule.numpy; or "
+                                 "compile with fallback='eager'")
         if self._checks_left <= 0:
             self._hot = entry.run
         return got

@@ -315,6 +315,41 @@ def test_two_threads_share_a_compiled_function():
     assert fast.stats["traces"] == 2           # one per batch shape, traced once each
 
 
+def test_threads_tracing_different_functions_at_once():
+    # the call hook, the random-draw guards and the paused collector are shared by all
+    # threads: each thread records only its own calls, and eager work elsewhere is unaffected
+    errors, barrier = [], threading.Barrier(3)
+
+    def trace_many(k):
+        try:
+            barrier.wait()
+            for i in range(15):
+                f = cr.value_and_grad(lambda x: cnp.sum(cnp.sin(x) * (k + 1) + x ** 2))
+                x = rng.normal(size=3 + i % 3)
+                assert_same(cr.compile(f)(x), f(x))
+        except BaseException as e:      # noqa: BLE001
+            errors.append(e)
+
+    def eager_meanwhile():
+        try:
+            barrier.wait()
+            for _ in range(200):
+                x = cr.tensor(rng.normal(size=4), requires_grad=True)
+                cnp.sum(x ** 3).backward()
+                np.testing.assert_allclose(x.grad, 3 * x.data ** 2)
+                np.random.rand(2)              # not refused: this thread is not tracing
+        except BaseException as e:      # noqa: BLE001
+            errors.append(e)
+    threads = [threading.Thread(target=trace_many, args=(0,)),
+               threading.Thread(target=trace_many, args=(1,)),
+               threading.Thread(target=eager_meanwhile)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[0]
+
+
 # ------------------------------------------------------------------ integrations
 def test_nested_compiled_functions_are_inlined():
     inner = cr.compile(lambda x: cnp.sin(x) * 2)
@@ -358,3 +393,23 @@ def test_fit_compiled_with_dropout_runs_eagerly():
     model = nn.MLP([4, 8, 3], seed=0, dropout=0.5)
     with pytest.warns(cr.ChainruleWarning, match="random numbers"):
         training.fit(model, (X, y), epochs=1, batch_size=10, progress=False, compile=True)
+
+
+def test_chainrule_train_compile_equals_eager(tmp_path, capsys):
+    from chainrule.cli.main import main
+    y = np.arange(60) % 3
+    X = np.array([[0, 0], [3, 3], [0, 3]])[y] + rng.normal(size=(60, 2))
+    csv = tmp_path / "d.csv"
+    csv.write_text("a,b,kind\n" + "".join(f"{p:.4f},{q:.4f},{'xyz'[c]}\n"
+                                          for (p, q), c in zip(X, y)))
+    weights = []
+    for flag in ([], ["--compile"]):
+        out = tmp_path / ("c" if flag else "e")
+        code = main(["train", "--data", str(csv), "--target", "kind", "--epochs", "2",
+                     "--out", str(out), "--no-plot", "--no-progress", "--seed", "1"] + flag)
+        assert code == 0, capsys.readouterr().err
+        with np.load(out / "model.npz") as z:
+            weights.append({k: z[k] for k in z.files if k.startswith("model")})
+    assert weights[0].keys() == weights[1].keys() and weights[0]
+    for k in weights[0]:
+        np.testing.assert_allclose(weights[0][k], weights[1][k], rtol=1e-9, atol=1e-12)

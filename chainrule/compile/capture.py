@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import random as _pyrandom
+import threading
 import types
 
 import numpy as np
@@ -144,10 +145,16 @@ def same(a, b):
 
 # ---------------------------------------------------------------- random state
 def random_states(cap):
-    """Snapshot of every random state the function could draw from without saying so."""
-    states = [("NumPy's global generator (np.random.*)", np.random.mtrand._rand,
-               np.random.mtrand._rand.get_state(legacy=False)),
-              ("Python's random module", _pyrandom, _pyrandom.getstate())]
+    """Snapshot of every random state the function could draw from without saying so.
+
+    The module-level functions are refused at their line while a thread traces (below); the
+    global states are compared too, for functions imported before (``from numpy.random import
+    rand``), but only while no other thread runs, since another thread may draw from them."""
+    states = []
+    if threading.active_count() == 1:
+        states += [("NumPy's global generator (np.random.*)", np.random.mtrand._rand,
+                    np.random.mtrand._rand.get_state(legacy=False)),
+                   ("Python's random module", _pyrandom, _pyrandom.getstate())]
     for g in cap.generators:
         if isinstance(g, np.random.Generator):
             states.append((f"the Generator {g!r} captured by the function", g,
@@ -202,7 +209,7 @@ _PY_DRAWS = ("random", "uniform", "gauss", "normalvariate", "randint", "choice",
              "triangular", "lognormvariate", "gammavariate", "paretovariate", "weibullvariate",
              "vonmisesvariate", "seed")
 _patch_users = 0
-_patch_lock = __import__("threading").Lock()
+_patch_lock = threading.Lock()
 _originals = []
 
 

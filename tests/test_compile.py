@@ -93,6 +93,54 @@ def test_hvp_and_jvp_compiled():
         assert_same(jv(x, v), cr.jvp(cnp.tanh, (x,), (v,)))
 
 
+@cr.custom_vjp
+def _clip_gradient(x):
+    return x
+
+
+_clip_gradient.defvjp(lambda x: (x, None), lambda res, g: (cnp.clip(g, -1.0, 1.0),))
+
+
+@cr.custom_jvp
+def _log1pexp(x):
+    return cnp.log1p(cnp.exp(x))
+
+
+@_log1pexp.defjvp
+def _log1pexp_jvp(primals, tangents):
+    (x,), (t,) = primals, tangents
+    return _log1pexp(x), t * F.sigmoid(x)
+
+
+def _backward_inside(w0, X):
+    w = cr.tensor(w0, requires_grad=True)
+    loss = cnp.sum((X @ w) ** 2)
+    loss.backward()
+    return loss.data, w.grad
+
+
+@pytest.mark.parametrize("make", [
+    lambda: cr.jacobian(cr.grad(lambda x: cnp.sum(cnp.sin(x) * x ** 2))),
+    lambda: cr.jacfwd(lambda x: cnp.tanh(x) * x),
+    lambda: cr.hessian(lambda x: cnp.sum(cnp.exp(x) * x)),
+    lambda: cr.grad(lambda x: cnp.sum(_clip_gradient(x * 3) ** 2)),
+    lambda: cr.grad(lambda x: cnp.sum(_log1pexp(x) * x)),
+], ids=["jacrev-of-grad", "jacfwd", "hessian", "custom_vjp", "custom_jvp"])
+def test_transforms_and_custom_rules_compiled(make):
+    g = make()
+    fast = cr.compile(g)
+    for _ in range(3):
+        x = rng.normal(size=3)
+        assert_same(fast(x), g(x))
+
+
+def test_backward_and_grad_attributes_inside_the_function():
+    fast = cr.compile(_backward_inside)
+    for _ in range(3):
+        w0, X = rng.normal(size=3), rng.normal(size=(4, 3))
+        assert_same(fast(w0, X), _backward_inside(w0, X))
+
+
 Point = namedtuple("Point", "value grad")
 
 

@@ -54,9 +54,10 @@ class Captured:
         self.modules = []      # reachable chainrule Modules (their .training flags are guarded)
 
 
-def scan(fn):
+def scan(fn, also=()):
+    """What ``fn`` (and the objects in ``also``, e.g. a model passed as an argument) reach."""
     from ..nn.module import Module
-    cap, seen, stack = Captured(), set(), [fn]
+    cap, seen, stack = Captured(), set(), [fn, *also]
     while stack and len(seen) < _LIMIT:
         obj = stack.pop()
         if id(obj) in seen:

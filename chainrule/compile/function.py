@@ -389,10 +389,11 @@ class Compiled:
 
     def _trace_now(self, key, tree, leaves, args, kwargs, reason):
         started = time.perf_counter()
-        cap = capture.scan(self.fn)
+        specs = key[1]
+        objects = [x for x, spec in zip(leaves, specs) if spec[0] == "o"]   # models passed in
+        cap = capture.scan(self.fn, also=objects)
         randoms = capture.random_states(cap)
         tracer = Tracer(external=cap.external)
-        specs = key[1]
         new_leaves = []
         for pos, (x, spec) in enumerate(zip(leaves, specs)):
             kind = spec[0]

@@ -414,6 +414,20 @@ def test_anomaly_mode_runs_eagerly():
         fast(np.zeros(2))
 
 
+def test_a_models_parameters_must_be_passed_as_arrays():
+    from chainrule import nn
+    model = nn.Linear(3, 2)
+
+    def via_closure(x):
+        return cnp.sum(model(x))
+
+    def as_argument(m, x):
+        return cnp.sum(m(x))
+    _refused(via_closure, np.ones((1, 3)), match="comes from outside")
+    with pytest.raises(TraceError, match="comes from outside"):
+        cr.compile(as_argument)(model, np.ones((1, 3)))
+
+
 def test_differentiating_through_a_compiled_function_runs_it_eagerly():
     fast = cr.compile(lambda x: cnp.sin(x) * 2)
     x = rng.normal(size=3)

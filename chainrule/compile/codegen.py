@@ -77,6 +77,13 @@ class Source:
             return name
         return _NP_NAME.sub(bind, src)
 
+    def bind_function(self, fn):
+        name = "f_" + re.sub(r"\W", "_", fn.__name__.lstrip("_"))
+        if self.bound.get(name, fn) is not fn:
+            name = f"{name}_{len(self.bound)}"
+        self.bound[name] = fn
+        return name
+
     def function(self, op):
         key = id(op.fn)
         name = self.fn_names.get(key)
@@ -179,9 +186,28 @@ def build(graph, name="f", debug=False):
     params = sorted((nodes[i].arg, names[i]) for i in graph.order if nodes[i].kind == "input")
     all_params = [f"x{node.arg}" for node in nodes if node.kind == "input"]
     lines = []
+    second = {b: a for a, (b, _) in graph.pairs.items()}
     for i in graph.order:
         node = nodes[i]
         if node.kind == "input":
+            continue
+        if i in second:                  # computed with its pair's line
+            if not debug:
+                for r in plan["releases"].get(i, ()):
+                    lines.append((f"del {r}", None))
+            continue
+        if i in graph.pairs:
+            b, fn = graph.pairs[i]
+            args = [src.render(a) for a in graph.args[i]]
+            args += [f"{k}={src.render(v)}" for k, v in graph.kwargs[b].items()]
+            fused = src.bind_function(fn)
+            stmt = f"{names[i]}, {names[b]} = {fused}({', '.join(args)})"
+            notes = [f"{node.op.name} + {nodes[b].op.name}", _describe(node)]
+            notes += [p for p in (_role(node), _where(node.site)) if p]
+            lines.append((fill(stmt), " · ".join(notes)))
+            if not debug:
+                for r in plan["releases"].get(i, ()):
+                    lines.append((f"del {r}", None))
             continue
         if node.kind == "draw":
             args = [src.render(a) for a in graph.args[i]]

@@ -149,6 +149,7 @@ class Entry:
         self.info = {}
         self.debug = None       # the debug program (all values), built on demand by check=
         self.graph = None
+        self.checks_left = 0    # program runs still to compare with eager runs (check=)
 
     def guards_ok(self):
         return all(read() is value or capture.same(read(), value)
@@ -306,7 +307,6 @@ class Compiled:
         self._hot = None
         self._hits = itertools.count()
         self._counts = {"traces": 0, "evictions": 0, "eager_calls": 0, "checks": 0}
-        self._checks_left = self.check
         self._last = None
         self._first_key = None
         self._warned = set()
@@ -355,7 +355,7 @@ class Compiled:
                     if entry.eager:
                         self._count("eager_calls")
                         return self.fn(*args, **kwargs)
-                    if self._checks_left > 0 and not entry.info.get("draws"):
+                    if entry.checks_left > 0:
                         return self._checked(entry, args, kwargs, leaves)
                     self._hot = entry.run
                     next(self._hits)
@@ -438,7 +438,8 @@ class Compiled:
         entry.info.update(trace_ms=1e3 * (traced_at - started),
                           compile_ms=1e3 * (time.perf_counter() - started), reason=reason)
         self._store(key, entry)
-        self._hot = entry.run if not (self._checks_left and not tracer.draws) else None
+        entry.checks_left = 0 if tracer.draws else self.check   # each new program is checked
+        self._hot = None if entry.checks_left else entry.run
         return self._first_outputs(tracer, outputs)
 
     def _store(self, key, entry):
@@ -547,7 +548,7 @@ class Compiled:
     # ------------------------------------------------------------------ check
     def _checked(self, entry, args, kwargs, leaves):
         """check=N: compare a program run with an eager run; name the first node that differs."""
-        self._checks_left -= 1
+        entry.checks_left -= 1
         self._count("checks")
         next(self._hits)
         _eager.depth = getattr(_eager, "depth", 0) + 1
@@ -570,7 +571,7 @@ class Compiled:
                                  "copy of a traced value (np.asarray(x), np.array(x)), which the "
                                  "trace cannot follow: compute it with chainrule.numpy; or "
                                  "compile with fallback='eager'")
-        if self._checks_left <= 0:
+        if entry.checks_left <= 0:
             self._hot = entry.run
         return got
 

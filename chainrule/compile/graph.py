@@ -42,6 +42,7 @@ class Graph:
         self.same = list(range(n))
         self.outputs = trace.outputs
         self._refs = None        # node -> nodes it reads, once the passes are done
+        self.pairs = {}          # node -> (node it also computes, the function doing both)
 
     # ------------------------------------------------------------------ values
     def find(self, i):
@@ -120,7 +121,34 @@ class Graph:
         self.drop_broadcasts()
         self._refs = {}
         self.order = self.live()
+        self.fuse_pairs()
         return self
+
+    def fuse_pairs(self):
+        """Two ops on the same first argument that one function computes together (the ops
+        modules' FUSE tables): the second moves next to the first, which computes both."""
+        self.pairs = {}
+        if not L.FUSE:
+            return
+        first = {}
+        for i in self.order:
+            node = self.nodes[i]
+            if node.kind == "call" and self.args[i] and isinstance(self.args[i][0], Ref):
+                first.setdefault((node.op, self.find(self.args[i][0].i)), i)
+        for (op_a, op_b), fn in L.FUSE.items():
+            for i in self.order:
+                node = self.nodes[i]
+                if node.op is not op_b or not self.args[i] or \
+                        not isinstance(self.args[i][0], Ref) or len(self.args[i]) > 1:
+                    continue
+                a = first.get((op_a, self.find(self.args[i][0].i)))
+                if a is None or a in self.pairs or self.kwargs[a] or \
+                        set(self.kwargs[i]) - {"axis"}:
+                    continue
+                self.pairs[a] = (i, fn)
+                self.order.remove(i)
+                self.order.insert(self.order.index(a) + 1, i)
+                break
 
     def simplify(self):
         for i, node in enumerate(self.nodes):

@@ -44,6 +44,19 @@ def _tables():
 
 
 LOWER, KINDS = _tables()
+
+
+def _fusions():
+    """(op A, op B) -> fn(A's arguments..., B's extra arguments...) computing both."""
+    out = {}
+    for module, _ in _FAMILIES:
+        ops = vars(module)
+        for (a, b), fn in getattr(module, "FUSE", {}).items():
+            out[(ops["_ops"][a], ops["_ops"][b])] = fn
+    return out
+
+
+FUSE = _fusions()
 IDENTITY = _core.identity
 COMMUTATIVE = {elementwise.add, elementwise.multiply}
 AUGMENTED = {elementwise.add: "+=", elementwise.subtract: "-=", elementwise.multiply: "*=",

@@ -196,3 +196,21 @@ __all__ = sorted(_ops)
 # relu of a float array is one np.maximum (the dtype is already right); the other
 # activations and the fused softmax cross-entropy run through their Primitive.fn.
 LOWER = {"relu": lambda e: f"np.maximum({e.arg(0)}, 0.0)" if e.dtype(0).kind == "f" else None}
+
+
+def _xent_and_softmax(z, t, axis=-1):
+    """softmax_cross_entropy(z, t) and softmax(z) from one exponential: what the backward pass
+    of a loss needs beside its forward pass (NumPy's short-axis reductions are slow, and this
+    halves them).  The loss is computed exactly as the primitive computes it."""
+    zf = _float(z)
+    if axis not in (-1, zf.ndim - 1) or not _moderate(zf):
+        return _softmax_xent(z, t), _softmax(z, axis)
+    e = np.exp(zf)
+    s = e.sum(axis=-1, keepdims=True)
+    loss = t.sum(axis=-1) * np.log(s[..., 0]) - (t * zf).sum(axis=-1)
+    return loss.astype(zf.dtype, copy=False), e / s
+
+
+# (first op, second op): one function computing both when a program needs both of the same
+# scores -- here the loss and the softmax its rule uses.
+FUSE = {("softmax_cross_entropy", "softmax"): _xent_and_softmax}

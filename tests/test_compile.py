@@ -244,7 +244,7 @@ def test_conversion_of_any_traced_value_is_refused():
     _refused(lambda w, y: cnp.sum(w) + np.asarray(cr.tensor(y)).sum(), np.ones(2),
              np.arange(3), match="np.asarray")
     _refused(lambda x: cr.tensor(x).numpy(), np.ones(2), match="numpy")
-    _refused(lambda x: np.median(x), np.ones(3), match="np.median")
+    _refused(lambda x: np.allclose(x, 0.0), np.ones(3), match="np.allclose")
 
 
 def test_a_traced_mask_is_refused():

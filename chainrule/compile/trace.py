@@ -158,6 +158,7 @@ class Tracer:
         self.external = set(external)   # ids of requires-grad Tensors reachable from outside
         self.draws = 0
         self.private = set()    # ids of copies made inside the function (assignable)
+        self.routing = set()    # NumPy functions being run as their chainrule version now
 
     # ------------------------------------------------------------ values & lookups
     def _add(self, node, arr):
@@ -533,6 +534,11 @@ class Tracer:
 
     def route_function(self, func, args, kwargs):
         mine = HANDLED_FUNCTIONS.get(func)
+        if mine is not None and id(func) in self.routing:
+            # chainrule's version of func calls NumPy's own on the values (for its checks or
+            # dtype): computed on the trace-time values, and marked, so that if such a value
+            # flowed into the program it is refused there instead of frozen
+            return _orphans(func(*unwrap(args), **unwrap(kwargs)))
         if mine is not None:
             if "initial" in kwargs and func.__name__ in _INITIAL:      # np.max(x, initial=-inf)
                 if kwargs["initial"] != _INITIAL[func.__name__] or \
@@ -540,7 +546,11 @@ class Tracer:
                                                                     len(args) > 1 else None)):
                     return self._unsupported(f"np.{func.__name__}(..., initial=...)")
                 kwargs = {k: v for k, v in kwargs.items() if k != "initial"}
-            return self.via_cnp(mine, args, kwargs)
+            self.routing.add(id(func))
+            try:
+                return self.via_cnp(mine, args, kwargs)
+            finally:
+                self.routing.discard(id(func))
         if func.__name__ in _SHAPE_ONLY:
             return func(*unwrap(args), **unwrap(kwargs))
         return self._unsupported(f"np.{func.__name__}")
@@ -662,6 +672,15 @@ def _graph_refs(t, out=None):
         for v in t:
             _graph_refs(v, out)
     return out
+
+
+def _orphans(x):
+    """Arrays computed outside the record, marked as such (TracedArrays without a node)."""
+    if isinstance(x, (np.ndarray, np.generic)):
+        return np.asarray(x).view(TracedArray)
+    if type(x) in (tuple, list):
+        return type(x)(_orphans(v) for v in x)
+    return x
 
 
 def _has_tensor(x):

@@ -12,6 +12,7 @@ maxima get 1/k each, prod with a zero multiplies the other entries (never
 ``ans / x``), std of a constant and every norm at 0 give 0.
 """
 import builtins
+import inspect
 
 import math
 
@@ -454,7 +455,11 @@ __all__ = sorted(_ops)
 # sum/mean/max/min/prod become one ufunc reduction over axes fixed at trace time (mean: the
 # sum divided by the count, exactly as np.mean computes it); other reductions run through
 # their Primitive.fn.  ``e`` is the recorded call (chainrule/compile/lower.py).
-def _lower_reduction(name, ufunc, params):
+def _lower_reduction(name, ufunc):
+    # NumPy's own positional order after x (np.sum(x, 0, None, None, True) works)
+    params = tuple(p.name for p in list(inspect.signature(getattr(np, name)).parameters.values())[1:]
+                   if p.kind is p.POSITIONAL_OR_KEYWORD)
+
     def lower(e):
         kw = e.params(params)
         dtype = e.dtype(0)
@@ -470,6 +475,6 @@ def _lower_reduction(name, ufunc, params):
     return lower
 
 
-LOWER = {name: _lower_reduction(name, ufunc, _MAX if name in ("max", "min") else _RED)
+LOWER = {name: _lower_reduction(name, ufunc)
          for name, ufunc in (("sum", "add"), ("mean", "add"), ("max", "maximum"),
                              ("min", "minimum"), ("prod", "multiply"))}

@@ -27,16 +27,16 @@ def notes():
     return {"compile_ms": s.get("compile_ms"), "nodes": s.get("nodes"), "lines": s.get("lines")}
 
 
-def _compile(fn):
-    fast = cr.compile(fn)
+def _compile(fn, backend):
+    fast = cr.compile(fn, backend=backend)
     _compiled.append(fast)
     return fast
 
 
-def build(kind, p):
+def build(kind, p, backend="numpy"):
     if kind in ("mlp", "moons"):
         params = [a.copy() for a in p["params"]]
-        step = _compile(cr.value_and_grad(mlp_loss if kind == "mlp" else moons_loss))
+        step = _compile(cr.value_and_grad(mlp_loss if kind == "mlp" else moons_loss), backend)
         X, T, lr = p["X"], p["Y" if kind == "mlp" else "y"], p["lr"]
 
         def run():
@@ -47,13 +47,13 @@ def build(kind, p):
         return run, lambda r: W.mlp_outputs(r[0], r[1], params)
     if kind == "hvp":
         params, V, X, Y = tuple(p["params"]), tuple(p["V"]), p["X"], p["Y"]
-        hvp = _compile(lambda ps, vs, X, Y: cr.hvp(lambda *q: mlp_loss(q, X, Y), ps, vs))
+        hvp = _compile(lambda ps, vs, X, Y: cr.hvp(lambda *q: mlp_loss(q, X, Y), ps, vs), backend)
         return (lambda: hvp(params, V, X, Y)), \
             (lambda r: {f"hvp{i}": h for i, h in enumerate(r)})
     if kind == "chain":
         x0, ops = p["x"], p["ops"]
         vg = _compile(cr.value_and_grad(
-            lambda x: cnp.sum(W.chain_forward(x, ops, cnp.tanh, cnp.exp, cnp.sin))))
+            lambda x: cnp.sum(W.chain_forward(x, ops, cnp.tanh, cnp.exp, cnp.sin))), backend)
         return (lambda: vg(x0)), lambda r: {"value": r[0], "grad": r[1]}
     if kind == "logreg":
         X, s, w0, b0, lr, steps = p["X"], p["s"], p["w"], p["b"], p["lr"], p["steps"]
@@ -66,7 +66,7 @@ def build(kind, p):
                 loss, (gw, gb) = vg(w, b, X, neg_s)
                 w, b = w - lr * gw, b - lr * gb
             return loss, w, b
-        fast = _compile(fit)
+        fast = _compile(fit, backend)
         neg_s = -s
         return (lambda: fast(w0, b0, X, neg_s)), \
             (lambda r: {"loss": r[0], "w": r[1], "b": r[2]})

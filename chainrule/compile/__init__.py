@@ -27,7 +27,8 @@ from .function import CheckError, Compiled
 __all__ = ["compile", "Compiled", "TraceError", "TracedConversionError", "CheckError"]
 
 
-def compile(fn=None, *, retrace=True, max_traces=8, fallback=None, check=1):  # noqa: A001
+def compile(fn=None, *, retrace=True, max_traces=8, fallback=None, check=1,  # noqa: A001
+            backend="numpy"):
     """Compile ``fn`` (a function built from chainrule operations and transforms).
 
     retrace: trace again for a new signature (shapes, dtypes, structure, Python values) --
@@ -36,11 +37,13 @@ def compile(fn=None, *, retrace=True, max_traces=8, fallback=None, check=1):  # 
     check: run the first ``check`` program calls (1 by default; 0: none) eagerly too, compare,
       and raise at a difference naming the first value that differs -- a safety net for
       values the trace could not see (plain NumPy on np.asarray copies of traced values).
+    backend: "numba" fuses runs of elementwise ops into one compiled loop each (needs numba,
+      ``pip install "chainrule[fast]"``; fuse.py); "numpy" (the default) needs nothing else.
     Usable as ``@compile`` or ``@compile(check=3)``.
     """
     def wrap(f):
         return Compiled(f, retrace=retrace, max_traces=max_traces, fallback=fallback,
-                        check=check)
+                        check=check, backend=backend)
     return wrap if fn is None else wrap(fn)
 
 

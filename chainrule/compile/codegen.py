@@ -77,8 +77,8 @@ class Source:
             return name
         return _NP_NAME.sub(bind, src)
 
-    def bind_function(self, fn):
-        name = "f_" + re.sub(r"\W", "_", fn.__name__.lstrip("_"))
+    def bind_function(self, fn, base=None):
+        name = "f_" + re.sub(r"\W", "_", (base or fn.__name__).lstrip("_"))
         if self.bound.get(name, fn) is not fn:
             name = f"{name}_{len(self.bound)}"
         self.bound[name] = fn
@@ -191,6 +191,21 @@ def build(graph, name="f", debug=False):
         node = nodes[i]
         if node.kind == "input":
             continue
+        if node.kind == "kernel_out":    # computed by its kernel's line
+            continue
+        if node.kind == "kernel":
+            outs, ksrc, scalar = node.arg
+            args = [src.render(a) + ("[()]" if k < len(scalar) and scalar[k] else "")
+                    for k, a in enumerate(graph.args[i])]
+            fused = src.bind_function(node.op, "kernel")
+            stmt = f"{', '.join(names[o] for o in outs)}, = {fused}({', '.join(args)})"
+            n_ops = ksrc.count("        e_") - len(graph.args[i])
+            lines.append((fill(stmt), f"numba kernel: {n_ops} elementwise ops in one loop · "
+                                      f"{_describe(nodes[outs[0]])}"))
+            if not debug:
+                for r in plan["releases"].get(i, ()):
+                    lines.append((f"del {r}", None))
+            continue
         if i in second:                  # computed with its pair's line
             if not debug:
                 for r in plan["releases"].get(i, ()):
@@ -246,7 +261,8 @@ def build(graph, name="f", debug=False):
             for r in plan["releases"].get(i, ()):
                 lines.append((f"del {r}", None))
     ret = _outputs(graph, src, plan, fill) if not debug else \
-        "{" + ", ".join(f"{i}: {names[i]}" for i in graph.order) + "}"
+        "{" + ", ".join(f"{i}: {names[i]}" for i in graph.order
+                        if nodes[i].kind != "kernel") + "}"
     width = min(60, max((len(s) for s, c in lines if c), default=20) + 2)
     body = [f"def {name}({', '.join(all_params)}):"]
     for stmt, comment in lines:

@@ -22,7 +22,7 @@ from ..core import saved, state
 from ..core.backward import hand_over
 from ..core.errors import ChainruleError, ChainruleWarning, TensorConversionError, TraceError
 from ..core.tensor import Tensor
-from . import capture, codegen
+from . import capture, codegen, fuse
 from .graph import Graph
 from .trace import Const, Out, Recording, Ref, Tracer, gc_paused
 from .traced import current, refuse
@@ -287,7 +287,7 @@ def _gap(a, b):
 class Compiled:
     """A function recorded once per signature and replayed as generated NumPy code."""
 
-    def __init__(self, fn, retrace=True, max_traces=8, fallback=None, check=1):
+    def __init__(self, fn, retrace=True, max_traces=8, fallback=None, check=1, backend="numpy"):
         if not callable(fn):
             raise ChainruleError("chainrule.compile", expected="a function",
                                  actual=type(fn).__name__, fix="cr.compile(f) or @cr.compile")
@@ -299,6 +299,16 @@ class Compiled:
             raise ChainruleError("chainrule.compile", expected="max_traces >= 1, check >= 0",
                                  actual=f"max_traces={max_traces}, check={check}",
                                  fix="e.g. max_traces=8, check=3")
+        if backend not in ("numpy", "numba"):
+            raise ChainruleError("chainrule.compile", expected="backend='numpy' or 'numba'",
+                                 actual=repr(backend), fix="'numba' fuses elementwise runs "
+                                 "(pip install 'chainrule[fast]')")
+        if backend == "numba" and not fuse.AVAILABLE:
+            warnings.warn("chainrule.compile: backend='numba' needs numba (pip install "
+                          "'chainrule[fast]'); the NumPy program is used", ChainruleWarning,
+                          stacklevel=3)
+            backend = "numpy"
+        self.backend = backend
         functools.update_wrapper(self, fn)
         self.fn, self.retrace, self.max_traces = fn, bool(retrace), int(max_traces)
         self.fallback, self.check = fallback, int(check)
@@ -467,6 +477,8 @@ class Compiled:
         """Program and guards from a finished trace."""
         trace = _TraceData(tracer, outputs)
         graph = Graph(trace).run()
+        if self.backend == "numba":
+            fuse.fuse(graph)
         name = "".join(c if c.isalnum() or c == "_" else "_" for c in
                        getattr(self.fn, "__name__", "f")) or "f"
         if name[0].isdigit():

@@ -305,7 +305,7 @@ class Graph:
             node = self.nodes[i]
             kind = L.kind(node.op) if node.kind == "call" else None
             done = lowered.get(i) is not None
-            if node.kind == "draw":
+            if node.kind in ("draw", "kernel_out"):
                 fresh[i], roots[i] = True, {i}
             elif node.kind == "input":
                 fresh[i], roots[i] = False, {"input"}

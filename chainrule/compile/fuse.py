@@ -27,11 +27,9 @@ import numpy as np
 from . import lower as L
 from .trace import Const, Node, Ref
 
-try:                       # the backend is optional: the core needs NumPy only
-    import numba  # noqa: F401
-    AVAILABLE = True
-except ImportError:        # pragma: no cover - depends on the environment
-    AVAILABLE = False
+# the backend is optional (the core needs NumPy only), and numba is imported only when a
+# kernel is made: importing chainrule stays quick
+AVAILABLE = importlib.util.find_spec("numba") is not None
 
 _MIN_NODES = 3             # fewer ops than this are not worth a kernel call
 

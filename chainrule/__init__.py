@@ -21,14 +21,14 @@ from . import numpy  # noqa: F401  (registers the differentiable NumPy namespace
 from . import functional  # noqa: F401
 from .core.custom import custom_jvp, custom_vjp
 from .explain.check import check_grad
-from . import compile  # noqa: E402  (callable: cr.compile(fn) -- see chainrule/compile)
 
 _tensor_module._install_methods()
 
 __version__ = "0.1.0"
 
 # Heavier parts load on first use, so `import chainrule` stays quick.
-_SUBMODULES = ("nn", "optim", "losses", "data", "models", "training", "explain")
+_SUBMODULES = ("nn", "optim", "losses", "data", "models", "training", "explain",
+               "compile")      # cr.compile(fn): the module is callable (chainrule/compile)
 _EXPLAIN = ("trace", "tracing", "graph", "kinks", "taylor_step", "explain_html", "exercise")
 
 

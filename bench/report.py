@@ -13,6 +13,7 @@ COMPILED = "chainrule-compiled"
 COMPILED_TARGETS = {"W1": 1.00, "W1_f64": 1.00, "W2": 0.90, "W3": 1.20, "W4": 1.02, "W5": 1.10,
                     "W6": 1.00}
 COMPILED_MEMORY_TARGET = 1.1
+NUMBA, NUMBA_TARGETS = "chainrule-numba", {"W2": 0.30}    # backend="numba": the fusion target
 START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
 
 
@@ -119,15 +120,17 @@ def verdicts(results, run):
 def compiled_verdicts(results):
     """[(what, target, compiled ratio, versus jax.jit, verdict)] for cr.compile's targets."""
     out = []
-    for name, res in results.items():
-        r, target = res.get(COMPILED), COMPILED_TARGETS.get(name)
-        if not _ok(r) or target is None:
-            continue
-        x = ratio(res, COMPILED)
-        jax = res.get("jax")
-        versus = f"{r['median'] / jax['median']:.2f}× jax.jit" if _ok(jax) else "jax n/a"
-        out.append((name, f"≤ {target:.2f}× NumPy", f"{x:.2f}×" if x is not None else "-",
-                    versus, "met" if x is not None and x <= target else "MISSED: target"))
+    for row, targets, label in ((COMPILED, COMPILED_TARGETS, ""), (NUMBA, NUMBA_TARGETS, " numba")):
+        for name, res in results.items():
+            r, target = res.get(row), targets.get(name)
+            if not _ok(r) or target is None:
+                continue
+            x = ratio(res, row)
+            jax = res.get("jax")
+            versus = f"{r['median'] / jax['median']:.2f}× jax.jit" if _ok(jax) else "jax n/a"
+            out.append((name + label, f"≤ {target:.2f}× NumPy",
+                        f"{x:.2f}×" if x is not None else "-", versus,
+                        "met" if x is not None and x <= target else "MISSED: target"))
     for name in ("W1", "W6"):
         res = results.get(name, {})
         a, b = res.get(COMPILED, {}).get("mem_peak"), res.get("numpy", {}).get("mem_peak")

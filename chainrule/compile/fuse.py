@@ -88,19 +88,21 @@ def _fusable(graph, i):
 
 
 def fuse(graph):
-    """Replace each fusable component of ``graph.order`` by one kernel node (in place)."""
+    """Replace each fusable component of ``graph.order`` by one kernel node (in place).
+
+    The components are found once: replacing a convex set by one node keeps the others
+    convex (the paths between other nodes do not change)."""
     if not AVAILABLE:
         return 0
     made = 0
-    while True:
-        component = _next_component(graph)
-        if component is None:
-            return made
-        _replace(graph, component)
-        made += 1
+    for members in _components(graph):
+        if _convex(graph, members):
+            _replace(graph, members)
+            made += 1
+    return made
 
 
-def _next_component(graph):
+def _components(graph):
     order = graph.order
     fusable = {i for i in order if _fusable(graph, i)}
     parent = {i: i for i in fusable}
@@ -118,13 +120,7 @@ def _next_component(graph):
     for i in order:
         if i in fusable:
             groups.setdefault(root(i), []).append(i)
-    for members in sorted(groups.values(), key=len, reverse=True):
-        if len(members) < _MIN_NODES:
-            break
-        members = set(members)
-        if _convex(graph, members):
-            return members
-    return None
+    return [set(m) for m in groups.values() if len(m) >= _MIN_NODES]
 
 
 def _convex(graph, members):

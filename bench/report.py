@@ -8,6 +8,12 @@ from bench import workloads as W
 
 PEERS = ("torch", "autograd", "mygrad")       # chainrule must beat these on every workload
 MEMORY_TARGET = 1.2
+COMPILED = "chainrule-compiled"
+# cr.compile's targets (docs/compile.md): compiled time ÷ hand-written NumPy time, same run
+COMPILED_TARGETS = {"W1": 1.00, "W1_f64": 1.00, "W2": 0.90, "W3": 1.20, "W4": 1.02, "W5": 1.10,
+                    "W6": 1.00}
+COMPILED_MEMORY_TARGET = 1.1
+NUMBA, NUMBA_TARGETS = "chainrule-numba", {"W2": 0.30}    # backend="numba": the fusion target
 START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
 
 
@@ -56,6 +62,8 @@ def notes(name, res, f, run):
         out.append(m)
     elif name in ("W1", "W6") and f in ("torch", "jax"):
         out.append("memory not traced")
+    if r.get("compile_ms") is not None:
+        out.append(f"compiled in {r['compile_ms']:.0f} ms ({r.get('nodes')} values)")
     return ", ".join(out)
 
 
@@ -109,6 +117,30 @@ def verdicts(results, run):
     return out
 
 
+def compiled_verdicts(results):
+    """[(what, target, compiled ratio, versus jax.jit, verdict)] for cr.compile's targets."""
+    out = []
+    for row, targets, label in ((COMPILED, COMPILED_TARGETS, ""), (NUMBA, NUMBA_TARGETS, " numba")):
+        for name, res in results.items():
+            r, target = res.get(row), targets.get(name)
+            if not _ok(r) or target is None:
+                continue
+            x = ratio(res, row)
+            jax = res.get("jax")
+            versus = f"{r['median'] / jax['median']:.2f}× jax.jit" if _ok(jax) else "jax n/a"
+            out.append((name + label, f"≤ {target:.2f}× NumPy",
+                        f"{x:.2f}×" if x is not None else "-", versus,
+                        "met" if x is not None and x <= target else "MISSED: target"))
+    for name in ("W1", "W6"):
+        res = results.get(name, {})
+        a, b = res.get(COMPILED, {}).get("mem_peak"), res.get("numpy", {}).get("mem_peak")
+        if a and b:
+            k = a / b
+            out.append((f"{name} memory", f"≤ {COMPILED_MEMORY_TARGET}× NumPy", f"{k:.2f}×", "",
+                        "met" if k <= COMPILED_MEMORY_TARGET else "MISSED: target"))
+    return out
+
+
 def failures(results):
     return [f"{name}/{f}: {r['status']}: {r.get('reason')}" for name, res in results.items()
             for f, r in res.items() if r.get("status") in ("mismatch", "error")]
@@ -126,6 +158,7 @@ def _table(header, body, md=False):
 
 ROW_HEAD = ["workload", "framework", "median", "min", "× NumPy", "notes"]
 VERDICT_HEAD = ["check", "target", "chainrule", "chainrule time ÷ peer time", "verdict"]
+COMPILED_HEAD = ["check", "target", "compiled", "compiled time ÷ jax.jit time", "verdict"]
 
 
 def text(results, run):
@@ -138,6 +171,9 @@ def text(results, run):
         lines += ["", "(tiny mode: correctness only; the timings mean nothing)"]
     elif v:
         lines += ["", "Targets (chainrule):"] + _table(VERDICT_HEAD, v)
+        c = compiled_verdicts(results)
+        if c:
+            lines += ["", "Targets (chainrule compiled):"] + _table(COMPILED_HEAD, c)
     return "\n".join(lines)
 
 
@@ -190,6 +226,10 @@ def markdown(results, run):
     v = verdicts(results, run)
     if v:
         lines += ["", "Targets for chainrule:", ""] + _table(VERDICT_HEAD, v, md=True)
+    c = compiled_verdicts(results)
+    if c:
+        lines += ["", "Targets for chainrule compiled (docs/compile.md):", ""] + \
+            _table(COMPILED_HEAD, c, md=True)
     return "\n".join(lines + ["", END])
 
 

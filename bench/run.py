@@ -19,8 +19,10 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FRAMEWORKS = ("numpy", "chainrule", "torch", "autograd", "mygrad", "jax")
-NUMPY_BASED = ("numpy", "chainrule", "autograd", "mygrad")   # tracemalloc sees their memory
+FRAMEWORKS = ("numpy", "chainrule", "chainrule-compiled", "chainrule-numba", "torch", "autograd",
+              "mygrad", "jax")
+# tracemalloc sees these frameworks' memory
+NUMPY_BASED = ("numpy", "chainrule", "chainrule-compiled", "chainrule-numba", "autograd", "mygrad")
 MEMORY_WORKLOADS = ("W1", "W6")
 # per mode: (rounds, seconds per framework per workload, minimum samples, seconds per sample)
 MODES = {"full": (5, 3.0, 10, 0.02), "quick": (2, 0.6, 4, 0.01), "tiny": (1, 0.0, 1, 0.0)}

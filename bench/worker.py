@@ -133,7 +133,7 @@ def main(argv=None):
     except ImportError:
         threadpool_info = threadpool_limits = None
     try:
-        fw = importlib.import_module(f"bench.fw_{args.framework}")
+        fw = importlib.import_module(f"bench.fw_{args.framework.replace('-', '_')}")
     except ImportError as e:
         send(event="done", status="skipped", reason=f"not installed ({e.name or e})")
         return 0
@@ -153,6 +153,7 @@ def main(argv=None):
     worst, bad = W.compare(outputs(run()), dict(np.load(args.ref)), W.RTOL[spec["dtype"]])
     info = {"version": fw.version(), "max_rel_err": worst,
             "blas": threadpool_info() if threadpool_info else None}
+    info.update(getattr(fw, "notes", dict)())      # e.g. a compiler's compile time
     if bad:
         send(event="done", status="mismatch", reason="; ".join(bad), **info)
         return 3

@@ -33,7 +33,8 @@ _tensor_module._install_methods()
 __version__ = "0.1.0"
 
 # Heavier parts load on first use, so `import chainrule` stays quick.
-_SUBMODULES = ("nn", "optim", "losses", "data", "models", "training", "explain", "autograd")
+_SUBMODULES = ("nn", "optim", "losses", "data", "models", "training", "explain", "autograd",
+               "compile")      # cr.compile(fn): the module is callable (chainrule/compile)
 _EXPLAIN = ("trace", "tracing", "graph", "kinks", "taylor_step", "explain_html", "exercise")
 
 
@@ -52,5 +53,5 @@ __all__ = ["Tensor", "tensor", "grad", "value_and_grad", "vjp", "jvp", "jacobian
            "is_inference_mode_enabled", "ChainruleRuntimeError", "autograd", "enable_grad", "is_grad_enabled",
            "custom_vjp", "custom_jvp", "check_grad", "ChainruleError", "ChainruleTypeError",
            "ChainruleWarning", "TensorConversionError", "AnomalyError", "detect_anomaly",
-           "is_anomaly_enabled",
+           "is_anomaly_enabled", "compile",
            "numpy", "functional", "__version__"]

@@ -44,6 +44,13 @@ def _dtype(x):
     return x.dtype if isinstance(x, Tensor) else np.asarray(x).dtype
 
 
+def _traced(x):
+    """Whether chainrule.compile is tracing ``x`` (its values are then checked when the program
+    runs, by the primitive that uses them, not now)."""
+    x = batching.core(x)                     # (inside vmap: the batch's array)
+    return getattr(type(x.data if isinstance(x, Tensor) else x), "_chainrule_traced", False)
+
+
 def _reduce(losses, reduction, op):
     if reduction == "mean":
         return cnp.mean(losses)
@@ -167,7 +174,7 @@ def _target_kind(scores, target, op):
     else:
         want = f"a scalar integer class label or one-hot of shape (C,) = {shape}"
     if y_dtype.kind in "iu" and y_shape == lead:
-        if y.size and (y.min() < 0 or y.max() >= n_cls):
+        if y.size and not _traced(target) and (y.min() < 0 or y.max() >= n_cls):
             bad = y[(y < 0) | (y >= n_cls)].reshape(-1)[0]
             raise ChainruleError(op, message="class label out of range",
                                  expected=f"labels in 0 .. {n_cls - 1} ({n_cls} classes)",
@@ -195,7 +202,7 @@ def _nll(log_probs, target, op):
         picked = cnp.take_along_axis(log_probs, cnp.expand_dims(t, -1), axis=-1)
         return -cnp.squeeze(picked, -1)
     # t = 0 must contribute 0 even where log p = -inf (masked logits): double where
-    safe = cnp.where(t != 0, log_probs, 0.0)
+    safe = cnp.where(cnp.not_equal(t, 0), log_probs, 0.0)
     return -cnp.sum(t * safe, axis=-1)
 
 
@@ -210,9 +217,7 @@ def cross_entropy(logits, target, reduction="mean"):
     kind, t = _target_kind(logits, target, "cross_entropy")
     dtype = np.result_type(_dtype(logits), np.float32)
     if kind == "labels":        # as one-hot rows: the fused rule is then softmax(z) − e_label
-        onehot = np.zeros(_shape(logits), dtype=dtype)
-        onehot[t] = 1.0
-        t = onehot
+        t = _nn.one_hot(target, _shape(logits)[-1], dtype)
     elif kind == "batched labels":
         t = cnp.astype(cnp.equal(cnp.expand_dims(t, -1), np.arange(_shape(logits)[-1])), dtype)
     return _reduce(_nn.softmax_cross_entropy(logits, t), reduction, "cross_entropy")

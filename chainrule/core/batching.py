@@ -33,6 +33,7 @@ from . import state
 from .errors import ChainruleError, ChainruleTypeError, ChainruleWarning, TensorConversionError
 from .primitive import Primitive, _dtype, _shape, add_call_hook, defjvp, defvjp, \
     remove_call_hook
+from . import primitive as _primitive
 from .primitive import apply as _apply
 from .tensor import Tensor
 
@@ -502,8 +503,8 @@ def _elementwise_now(op, vals, bdims, lower):
         if d is not None and k < nd:
             vals = [align(v, d, nd) for v, d in zip(vals, bdims)]
             break
-    if lower:
-        return op(*vals)
+    if lower or _primitive._after or len(_primitive._before) > 1:
+        return op(*vals)        # other modes watch every call (compile's tracer, anomaly mode)
     return _apply(op, *vals)
 
 

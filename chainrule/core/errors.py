@@ -37,6 +37,15 @@ class TensorConversionError(ChainruleTypeError):
     """A Tensor that needs gradients was about to become a plain ndarray (losing them)."""
 
 
+class TraceError(ChainruleTypeError):
+    """chainrule.compile met something a recorded program cannot replay (Python control flow on
+    a traced value, a traced value turned into plain NumPy, an in-place write...)."""
+
+
+class TracedConversionError(TraceError, TensorConversionError):
+    """A Tensor or array that chainrule.compile is tracing was about to become a plain value."""
+
+
 class ChainruleWarning(UserWarning):
     """Something legal that is probably not what was meant (e.g. a gradient that is zero
     because the output does not depend on the input)."""

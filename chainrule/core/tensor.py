@@ -25,7 +25,10 @@ class Tensor:
     def __init__(self, data, dtype=None, requires_grad=False, name=None):
         if isinstance(data, Tensor):
             data = data.data
-        arr = np.array(data, dtype=dtype) if dtype is not None else np.asarray(data)
+        if getattr(type(data), "_chainrule_traced", False):   # chainrule.compile's array:
+            arr = data if dtype is None else data.astype(dtype)   # it stays traced
+        else:
+            arr = np.array(data, dtype=dtype) if dtype is not None else np.asarray(data)
         if arr.dtype == object:
             raise ChainruleError(
                 "tensor", expected="numeric data (numbers, arrays, nested lists of numbers)",
@@ -101,7 +104,7 @@ class Tensor:
 
     def numpy(self):
         """The values as an ndarray; refused while gradients would be lost (as in PyTorch)."""
-        if self.requires_grad or self._fw is not None:
+        if self.requires_grad or self._fw is not None or _traced(self):
             _refuse_conversion(self, "Tensor.numpy")
         return self.data
 
@@ -110,14 +113,15 @@ class Tensor:
 
     def __array__(self, dtype=None, copy=None):
         # NumPy calls this to turn a Tensor (or a list holding one) into a plain array: the
-        # gradient would silently stop here, so a Tensor that needs one refuses
-        if self.requires_grad or self._fw is not None:
+        # gradient would silently stop here, so a Tensor that needs one refuses (and one that
+        # chainrule.compile is tracing: its value would be frozen into the program)
+        if self.requires_grad or self._fw is not None or _traced(self):
             _refuse_conversion(self, None)
         data = self.data if dtype is None else self.data.astype(dtype, copy=False)
         return data.copy() if copy else data
 
     def __dlpack__(self, *args, **kwargs):
-        if self.requires_grad or self._fw is not None:
+        if self.requires_grad or self._fw is not None or _traced(self):
             _refuse_conversion(self, "Tensor.__dlpack__")
         return self.data.__dlpack__(*args, **kwargs)
 
@@ -125,7 +129,7 @@ class Tensor:
         return self.data.__dlpack_device__()
 
     def __buffer__(self, flags):           # Python ≥ 3.12: np.frombuffer, memoryview
-        if self.requires_grad or self._fw is not None:
+        if self.requires_grad or self._fw is not None or _traced(self):
             _refuse_conversion(self, "Tensor.__buffer__")
         return memoryview(self.data)
 
@@ -187,16 +191,20 @@ def tensor(data, dtype=None, requires_grad=False, name=None):
         raise ChainruleError("tensor", expected="numbers or arrays", actual="a list containing Tensors",
                              fix="use chainrule.numpy.stack(list) or chainrule.numpy.array(list) "
                                  "to keep the Tensors' gradients")
-    try:
-        arr = np.array(data.data if isinstance(data, Tensor) else data, dtype=dtype)
-    except ValueError as e:
-        if "inhomogeneous" not in str(e) and "sequence" not in str(e):
-            raise
-        raise ChainruleError("tensor", message="the nested lists are ragged",
-                             expected="rows of equal length (a rectangular array)",
-                             actual=str(e).splitlines()[0].split(". ", 1)[-1],
-                             fix="pad the rows to one length, or keep them as separate "
-                                 "tensors") from None
+    src = data.data if isinstance(data, Tensor) else data
+    if getattr(type(src), "_chainrule_traced", False):     # chainrule.compile's array: the
+        arr = src.copy() if dtype is None else src.astype(dtype)   # copy stays traced
+    else:
+        try:
+            arr = np.array(src, dtype=dtype)
+        except ValueError as e:
+            if "inhomogeneous" not in str(e) and "sequence" not in str(e):
+                raise
+            raise ChainruleError("tensor", message="the nested lists are ragged",
+                                 expected="rows of equal length (a rectangular array)",
+                                 actual=str(e).splitlines()[0].split(". ", 1)[-1],
+                                 fix="pad the rows to one length, or keep them as separate "
+                                     "tensors") from None
     return Tensor(arr, requires_grad=requires_grad, name=name)
 
 
@@ -222,11 +230,17 @@ def has_open_level(t):
 
 
 def needs_grad_now(t):
-    """Whether turning ``t`` into plain values would lose a derivative being taken now."""
+    """Whether turning ``t`` into plain values would lose a derivative being taken now
+    (or freeze a value chainrule.compile is tracing into its program)."""
     if has_open_level(t):
         return True
     return t.requires_grad and state.grad_enabled.get() and \
-        getattr(t._op, "name", None) != "freed"      # a freed graph has nothing left to lose
+        getattr(t._op, "name", None) != "freed" or _traced(t)   # freed: nothing left to lose
+
+
+def _traced(t):
+    """Whether chainrule.compile is recording ``t``'s value (its data is the tracer's array)."""
+    return getattr(type(t.data), "_chainrule_traced", False)
 
 
 def _numpy_caller():
@@ -246,6 +260,8 @@ def _numpy_caller():
 def _refuse_conversion(t, op):
     if not needs_grad_now(t):
         return
+    if _traced(t):                  # the tracer names the user's line (chainrule/compile)
+        t.data._refuse(op or _numpy_caller() or "np.asarray")
     from .errors import TensorConversionError, describe
     op = op or _numpy_caller() or "np.asarray"
     name = op.rsplit(".", 1)[-1]
@@ -372,7 +388,7 @@ def __setitem__(self, index, value):
     try:
         self.data[_plain_index(index)] = value.data if isinstance(value, Tensor) else value
     except ValueError as e:
-        if self.data.flags.writeable:
+        if self.data.flags.writeable or isinstance(e, ChainruleError):
             raise
         raise ChainruleTypeError(
             "Tensor.__setitem__", message="these values are saved by a recorded operation that "

@@ -28,6 +28,14 @@ from .tensor import Tensor, has_open_level, is_active
 
 
 # ------------------------------------------------------------------- helpers
+def _array(x, dtype=None):
+    """np.asarray, except that an array chainrule.compile is tracing stays itself (a plain
+    view of it would hide the value from the trace)."""
+    if getattr(type(x), "_chainrule_traced", False) and (dtype is None or x.dtype == dtype):
+        return x
+    return np.asarray(x, dtype=dtype)
+
+
 def _as_float_array(x, op):
     """``x`` as something to differentiate with respect to: only floating point (as in JAX)."""
     if isinstance(x, (bool, np.bool_, numbers.Integral)):
@@ -39,7 +47,7 @@ def _as_float_array(x, op):
     if isinstance(x, Tensor):
         dtype = x.dtype
     else:
-        x = np.asarray(x)
+        x = _array(x)
         dtype = x.dtype
     if dtype.kind not in "fc":
         raise ChainruleTypeError(
@@ -411,7 +419,7 @@ def vjp_parts(fun, primals, has_aux):
                 refuse_complex("vjp pullback", "cotangent of a real output", c,
                                "pass a real cotangent (the imaginary part would be dropped)")
             if not isinstance(c, Tensor):
-                c = np.asarray(c, dtype=node.dtype)
+                c = _array(c, dtype=node.dtype)
                 plain_cts.append(c)
             if _shape(c) != _shape(o):
                 raise ChainruleError("vjp pullback", message="cotangent has the wrong shape",
@@ -468,7 +476,7 @@ def jvp(fun, primals, tangents, has_aux=False):
                                    "pass a real tangent, or make the primal complex (x + 0j)")
                 lv, u = unwrap(x)
                 if not isinstance(v, Tensor):
-                    v = np.asarray(v, dtype=_dtype(x))
+                    v = _array(v, dtype=_dtype(x))
                     given.append(v)
                 if lv:
                     v = to_levels(v, lv)        # the tangent in the primal's tape coordinates

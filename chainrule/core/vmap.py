@@ -138,10 +138,14 @@ def _split(x, axis, level):
             from ..ops.shape import moveaxis
             x = moveaxis(x, axis, 0)
     else:
-        x = np.asarray(x)
+        x = x if _traced(x) else np.asarray(x)      # (chainrule.compile's arrays stay traced)
         if axis % x.ndim:
             x = np.moveaxis(x, axis, 0)
     return batching._wrap1(level, x)
+
+
+def _traced(x):
+    return getattr(type(x), "_chainrule_traced", False)
 
 
 def _join(o, axis, level, n):
@@ -162,7 +166,9 @@ def _join(o, axis, level, n):
     else:
         if o is None:
             return None
-        if not isinstance(o, Tensor):
+        if _traced(o):
+            o = Tensor(o)                           # so chainrule.compile records the copies
+        elif not isinstance(o, Tensor):
             o = np.asarray(o)
         from ..ops.shape import broadcast_to, reshape
         s = _shape(o)

@@ -352,3 +352,18 @@ for _name, _rule in (("_concatenate", _b_join), ("_stack", _b_join), ("_copy", b
                      ("_pad", _b_pad), ("_diff", _b_diff)):
     if isinstance(globals().get(_name), Primitive):
         defbatch(globals()[_name], _rule)
+
+
+# ------------------------------------------------ compiled lowering (chainrule.compile)
+# copy is np.array (a new buffer); concatenate and stack take their pieces as one tuple.
+def _lower_join(np_name):
+    def lower(e):
+        if set(e.kwargs) - {"axis"}:
+            return None
+        pieces = ", ".join(e.arg(i) for i in range(len(e.args)))
+        return f"np.{np_name}(({pieces},), axis={e.params(()).get('axis', 0)!r})"
+    return lower
+
+
+LOWER = {"copy": "np.array({0})", "concatenate": _lower_join("concatenate"),
+         "stack": _lower_join("stack")}

@@ -206,3 +206,9 @@ defbatch(index_add, _b_index_add)
 _ops["take"], _ops["take_along_axis"] = take, take_along_axis
 globals().update(_ops)
 __all__ = sorted(_ops)
+
+
+# ------------------------------------------------ compiled lowering (chainrule.compile)
+# getitem is Python's own indexing with the recorded index (slices written as a:b:c);
+# index_add runs through its Primitive.fn.  ``e`` is the recorded call.
+LOWER = {"getitem": lambda e: f"{e.arg(0)}[{e.index(1)}]"}

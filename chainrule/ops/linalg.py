@@ -534,3 +534,14 @@ from .determinants import *  # noqa: E402,F401,F403
 from .determinants import __all__ as _determinants  # noqa: E402
 
 __all__ = sorted(_ops) + list(_decompositions) + list(_determinants)
+
+
+# ------------------------------------------------ compiled lowering (chainrule.compile)
+# Products are NumPy's own calls (BLAS); the decompositions run through their Primitive.fn.
+LOWER = {
+    "matmul": "{0} @ {1}", "dot": "np.dot({0}, {1})", "vdot": "np.vdot({0}, {1})",
+    "inner": "np.inner({0}, {1})", "outer": "np.outer({0}, {1})", "kron": "np.kron({0}, {1})",
+    "einsum": lambda e: None if set(e.kwargs) - {"optimize"} else
+    f"np.einsum({', '.join(e.arg(i) for i in range(len(e.args)))}, "
+    f"optimize={e.params(()).get('optimize', False)!r})",
+}

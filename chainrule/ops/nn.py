@@ -11,9 +11,10 @@ leaky_relu'(0) = the point of [min(s, 1), max(s, 1)] nearest 0 (= s for 0 ≤ s 
 import numpy as np
 
 from ..core.batching import batch_elementwise, shift_axes
+from ..core.errors import ChainruleError
 from ..core.primitive import Primitive, defbatch, defjvp, defvjp
 from ..core.tensor import Tensor
-from .elementwise import exp, where
+from .elementwise import clip, exp, maximum, minimum, where
 from .reductions import _shift, sum
 from .shape import reshape
 
@@ -76,8 +77,10 @@ def _step(x):
 
 def _leaky_slope(x, s):
     """leaky_relu'(x): 1 for x > 0, s for x < 0, and at 0 the element of [s, 1] nearest 0."""
-    sv = np.asarray(_value(s), dtype=np.float64)
-    at_kink = np.clip(0.0, np.minimum(sv, 1.0), np.maximum(sv, 1.0))
+    if isinstance(s, (int, float)):
+        at_kink = min(max(0.0, min(s, 1.0)), max(s, 1.0))
+    else:                  # a Tensor or array slope: computed with primitives, so it is traced
+        at_kink = clip(0.0, minimum(s, 1.0), maximum(s, 1.0))
     return where(x > 0, 1.0, where(x < 0, s, at_kink))
 
 
@@ -166,6 +169,25 @@ def _xent_slope(z, t):
     return (e * (total / e.sum(axis=-1, keepdims=True)) - t).astype(z.dtype, copy=False)
 
 
+def _one_hot(labels, n_classes, dtype):
+    """Rows of zeros with a 1 at each label; labels are checked here, every time it runs."""
+    labels = np.asarray(labels)
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        bad = labels[(labels < 0) | (labels >= n_classes)].reshape(-1)[0]
+        raise ChainruleError("cross_entropy", message="class label out of range",
+                             expected=f"labels in 0 .. {n_classes - 1} ({n_classes} classes)",
+                             actual=f"label {bad}",
+                             fix="check the labels, or give the model one output per class")
+    out = np.zeros(labels.shape + (n_classes,), dtype=dtype)
+    np.put_along_axis(out, labels[..., None], 1, axis=-1)
+    return out
+
+
+# integer labels as one-hot rows: a primitive, so a compiled program builds them from each
+# call's labels (chainrule.compile) instead of freezing the first call's
+one_hot = _ops["one_hot"] = Primitive("one_hot", _one_hot, differentiable=False)
+
+
 def _rows(g, like):
     """A per-row gradient as a column, to scale whole rows of ``like``."""
     return reshape(g, np.shape(g) + (1,)) if np.ndim(like) else g
@@ -229,3 +251,29 @@ BATCH = {
 for _name, _rule in BATCH.items():
     if _name in _ops:
         defbatch(_ops[_name], _rule)
+
+
+# ------------------------------------------------ compiled lowering (chainrule.compile)
+# relu of a float array is one np.maximum (the dtype is already right); the other
+# activations and the fused softmax cross-entropy run through their Primitive.fn.
+LOWER = {"relu": lambda e: f"np.maximum({e.arg(0)}, 0.0)" if e.dtype(0).kind == "f" else None}
+
+
+def _xent_and_softmax(z, t, axis=-1):
+    """softmax_cross_entropy(z, t) and softmax(z) from one exponential: what the backward pass
+    of a loss needs beside its forward pass (NumPy's short-axis reductions are slow, and this
+    halves them).  The loss is computed exactly as the primitive computes it (_xent_parts)."""
+    zf = _float(z)
+    if axis not in (-1, zf.ndim - 1):
+        return _softmax_xent(z, t), _softmax(z, axis)
+    total, shifted, extra = _xent_parts(zf, t)
+    e = np.exp(shifted)
+    s = e.sum(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore"):
+        loss = total[..., 0] * np.log(s[..., 0]) + extra
+    return loss.astype(zf.dtype, copy=False), (e / s).astype(zf.dtype, copy=False)
+
+
+# (first op, second op): one function computing both when a program needs both of the same
+# scores -- here the loss and the softmax its rule uses.
+FUSE = {("softmax_cross_entropy", "softmax"): _xent_and_softmax}

@@ -15,6 +15,7 @@ maxima get 1/k each, prod with a zero multiplies the other entries (never
 """
 import builtins
 import inspect
+
 import math
 
 import numpy as np
@@ -625,3 +626,32 @@ for _name, _rule in BATCH.items():
     if isinstance(_ops.get(_name), Primitive):
         defbatch(_ops[_name], _rule)
 defbatch(_others, batch_leading)
+
+
+# ------------------------------------------------ compiled lowering (chainrule.compile)
+# sum/mean/max/min/prod become one ufunc reduction over axes fixed at trace time (mean: the
+# sum divided by the count, exactly as np.mean computes it); other reductions run through
+# their Primitive.fn.  ``e`` is the recorded call (chainrule/compile/lower.py).
+def _lower_reduction(name, ufunc):
+    # NumPy's own positional order after x (np.sum(x, 0, None, None, True) works)
+    params = tuple(p.name for p in list(inspect.signature(getattr(np, name)).parameters.values())[1:]
+                   if p.kind is p.POSITIONAL_OR_KEYWORD)
+
+    def lower(e):
+        kw = e.params(params)
+        dtype = e.dtype(0)
+        if set(kw) - {"axis", "keepdims", "dtype", "out"} or kw.get("out") is not None \
+                or kw.get("dtype") is not None or dtype.kind not in "fc" or dtype.itemsize < 4:
+            return None
+        ndim = len(e.shape(0))
+        axes = _axes(kw.get("axis"), ndim)
+        src = f"np.{ufunc}.reduce({e.arg(0)}, axis={axes!r}, keepdims={bool(kw.get('keepdims'))})"
+        if name == "mean":
+            src += f" / {_count(e.shape(0), axes)}"
+        return src
+    return lower
+
+
+LOWER = {name: _lower_reduction(name, ufunc)
+         for name, ufunc in (("sum", "add"), ("mean", "add"), ("max", "maximum"),
+                             ("min", "minimum"), ("prod", "multiply"))}

@@ -369,3 +369,54 @@ defbatch(argsort, _b_argsort)
 for _op in (identity, astype, getattr(_core, "conj", None)):     # the engine's own elementwise ops
     if isinstance(_op, Primitive):
         defbatch(_op, batch_elementwise)
+
+
+# ------------------------------------------------ compiled lowering (chainrule.compile)
+# Shapes are fixed when a program is traced, so every reshaping op is a view with the
+# recorded output shape, and sum_to (the adjoint of broadcasting) one reduction over axes
+# decided at trace time.  ``e`` is the recorded call (chainrule/compile/lower.py).
+def _lower_sum_to(e):
+    xshape, shape = e.shape(0), tuple(e.out_shape)
+    lead = len(xshape) - len(shape)
+    stretched = tuple(i + lead for i, n in enumerate(shape) if n == 1 and xshape[i + lead] != 1)
+    axes = tuple(range(lead)) + stretched
+    if not axes:
+        return f"np.reshape({e.arg(0)}, {shape!r})"
+    if not stretched:
+        return f"np.add.reduce({e.arg(0)}, axis={axes!r})"
+    return f"np.add.reduce({e.arg(0)}, axis={axes!r}, keepdims=True).reshape({shape!r})"
+
+
+def _lower_transpose(e):
+    axes = e.params(("axes",)).get("axes")
+    if len(e.shape(0)) == 2 and (axes is None or tuple(axes) == (1, 0)):
+        return f"{e.arg(0)}.T"
+    return None if axes is None and len(e.shape(0)) != 2 else \
+        f"np.transpose({e.arg(0)}, {None if axes is None else tuple(axes)!r})"
+
+
+def _lower_swapaxes(e):
+    a, b = (e.value(1) % len(e.shape(0)), e.value(2) % len(e.shape(0))) if e.shape(0) else (0, 0)
+    if len(e.shape(0)) == 2 and {a, b} == {0, 1}:
+        return f"{e.arg(0)}.T"
+    return f"np.swapaxes({e.arg(0)}, {a}, {b})"
+
+
+def _reshaped(e):
+    if e.params(("shape", "order")).get("order", "C") != "C":
+        return None
+    return f"np.reshape({e.arg(0)}, {tuple(e.out_shape)!r})"
+
+
+LOWER = {
+    "reshape": _reshaped,
+    "squeeze": lambda e: f"np.reshape({e.arg(0)}, {tuple(e.out_shape)!r})",
+    "expand_dims": lambda e: f"np.reshape({e.arg(0)}, {tuple(e.out_shape)!r})",
+    "transpose": _lower_transpose,
+    "swapaxes": _lower_swapaxes,
+    "broadcast_to": lambda e: f"np.broadcast_to({e.arg(0)}, {tuple(e.out_shape)!r})",
+    "sum_to": _lower_sum_to,
+    "moveaxis": "np.moveaxis({0}, {1}, {2})",
+    "flip": lambda e: f"np.flip({e.arg(0)}, {e.params(('axis',)).get('axis')!r})",
+    "diagonal": "np.diagonal({0}, {1}, {2}, {3})",
+}

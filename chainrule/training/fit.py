@@ -148,16 +148,21 @@ def _train_epoch(run, loader, epoch, loss_fn, task, callbacks, ref):
         opt.zero_grad()
         # overflow shows up as a non-finite loss, reported below in one clear line
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            out = model(Tensor(xb))
-            value = loss_fn(out, _target(yb, out, task, loss_fn))
-            lv = float(np.asarray(value.data))
+            if run.step is not None:        # fit(compile=True): loss, outputs and gradients
+                value, out = run.step(xb, yb)
+                lv = float(np.asarray(value))
+            else:
+                out = model(Tensor(xb))
+                value = loss_fn(out, _target(yb, out, task, loss_fn))
+                lv = float(np.asarray(value.data))
             ref = abs(lv) if ref is None else ref
             if not math.isfinite(lv) or abs(lv) > EXPLODED * max(ref, 1.0):
                 _diverged(epoch, b + 1, lv, opt)
-            value.backward()
+            if run.step is None:
+                value.backward()
             opt.step()
         total += lv * len(xb)
-        outs.append(np.asarray(out.data))
+        outs.append(np.asarray(getattr(out, "data", out)))
         labels.append(yb)
         for cb in callbacks:
             cb.on_batch_end(b, lv, run)
@@ -168,7 +173,8 @@ def _train_epoch(run, loader, epoch, loss_fn, task, callbacks, ref):
 def fit(model, data, loss=None, optimizer="adam", lr=None, epochs=10, batch_size=32, seed=0,
         val_data=None, metrics=None, callbacks=(), early_stopping=None, checkpoint_dir=None,
         resume=False, progress=True, standardize=False, scheduler=None, weight_decay=0.0,
-        config=None, task=None, distributed=None, overwrite=False):
+        config=None, task=None, distributed=None, overwrite=False,
+        compile=False):  # noqa: A002
     """Train ``model`` on ``data`` = (X, y) or a Dataset; returns a History.
 
     loss: None (the model's default_loss(), else by task), a name ("mse", "bce",
@@ -184,7 +190,9 @@ def fit(model, data, loss=None, optimizer="adam", lr=None, epochs=10, batch_size
     checkpoint (see setup.build_model). scheduler: stepped once per epoch.
     distributed: None trains data-parallel across the ranks when started by
     mpiexec (every rank must call fit alike), False trains each process alone
-    (see training/parallel.py and docs/distributed.md).
+    (see training/parallel.py and docs/distributed.md). compile: compute each
+    minibatch's loss and gradients with a program chainrule.compile generated
+    (training/compiled.py); the results are the same, faster.
     """
     X, y, hint = _unpack(data, "data")
     X = check_features(X, source="training data")
@@ -249,7 +257,8 @@ def fit(model, data, loss=None, optimizer="adam", lr=None, epochs=10, batch_size
                  start=start, task=task, loss_fn=loss_fn)
     loader = DataLoader(X, y, batch_size=batch_size, shuffle=True, seed=seed)
     run = Run(model=model, optimizer=opt, history=history, epochs=int(epochs), epoch=start,
-              n_batches=len(loader), metrics=metric_fns, has_val=val is not None, loss_fn=loss_fn)
+              n_batches=len(loader), metrics=metric_fns, has_val=val is not None, loss_fn=loss_fn,
+              step=_compiled_step(model, loss_fn, task) if compile and dp is None else None)
     run.ref = ref
     history_files = HistoryFiles(folder) if folder else None
     save = (lambda: save_run(
@@ -321,6 +330,11 @@ def _check_folder(folder, path, resume, overwrite):
     raise ChainruleError("fit", message=f"{folder} already holds a training run ({FILENAME}); "
                          "pass resume=True to continue it, overwrite=True to replace it, or "
                          "another checkpoint_dir")
+
+
+def _compiled_step(model, loss_fn, task):
+    from .compiled import CompiledStep
+    return CompiledStep(model, loss_fn, task, _target)
 
 
 def _diverged(epoch, batch, value, opt):

@@ -4,6 +4,8 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import chainrule as cr
 import chainrule.numpy as cnp
@@ -201,3 +203,43 @@ def test_in_place_assignment_into_a_graph_tensor_is_refused():
     c = cr.tensor([1.0, 2.0])
     c[0] = 5.0
     assert c.data[0] == 5.0
+
+
+@pytest.mark.parametrize("observed", [False, True], ids=["tight loop", "with a tensor hook"])
+@given(depth=st.integers(3, 12))
+@settings(max_examples=10, deadline=None)
+def test_visited_nodes_are_released_during_the_backward_pass(observed, depth):
+    """Once the backward pass has used a node, nothing of chainrule's keeps its value alive:
+    the activations of the layers already visited go while the lower layers are processed
+    (the peak is then activations + gradients, not both in full)."""
+    import weakref
+    alive_at_bottom = []
+    refs = []
+
+    @cr.custom_vjp
+    def bottom(x):
+        return x
+    bottom.defvjp(lambda x: (x, None),
+                  lambda res, g: (alive_at_bottom.append(sum(r() is not None for r in refs))
+                                  or g,))
+    x = cr.tensor(np.linspace(0.1, 1.0, 5), requires_grad=True)
+    if observed:
+        x.register_hook(lambda g: g)
+
+    def forward():
+        h = bottom(x) * 1.0
+        for _ in range(depth):
+            h = cnp.tanh(h) * 1.1
+            refs.append(weakref.ref(h))
+        return cnp.sum(h)
+    loss = forward()
+    assert all(r() is not None for r in refs)       # alive: the graph holds them
+    loss.backward()
+    # when the gradient reached the bottom, every intermediate above had been freed
+    assert alive_at_bottom == [0]
+    expected = np.ones(5)
+    h = np.linspace(0.1, 1.0, 5)
+    for _ in range(depth):                           # the chain rule by hand, for the value
+        expected = expected * (1 - np.tanh(h) ** 2) * 1.1
+        h = np.tanh(h) * 1.1
+    np.testing.assert_allclose(x.grad, expected, rtol=1e-12)

@@ -229,7 +229,8 @@ def run_backward(out, seed, create_graph=False, free=False, inputs=None, retaine
     tensor_hooks = _tensor_hooks
     owned = set()                     # gradient arrays we made, so may add into in place
     results = []
-    for t in reversed(order):
+    while order:                      # popped, so a freed node's value goes as soon as it is done
+        t = order.pop()
         g = grads.pop(t, None)
         if g is None:
             continue
@@ -281,8 +282,9 @@ def _first_order(order, grads, free, retained=None):
     """
     owned = set()
     results = []
-    pop, get = grads.pop, grads.get
-    for t in reversed(order):
+    pop, get, next_node = grads.pop, grads.get, order.pop
+    while order:
+        t = next_node()
         g = pop(t, None)
         if g is None:
             continue

@@ -1,5 +1,6 @@
 """chainrule.compile: results equal eager mode's on new inputs, guards re-trace, refusals name
 the user's line, results belong to the caller, threads share a compiled function safely."""
+import contextlib
 import re
 import threading
 import warnings
@@ -7,6 +8,8 @@ from collections import namedtuple
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import chainrule as cr
 import chainrule.functional as F
@@ -475,3 +478,107 @@ def test_chainrule_train_compile_equals_eager(tmp_path, capsys):
     assert weights[0].keys() == weights[1].keys() and weights[0]
     for k in weights[0]:
         np.testing.assert_allclose(weights[0][k], weights[1][k], rtol=1e-9, atol=1e-12)
+
+
+def _fit_weights(model_fn, compile, epochs=2, **kw):
+    from chainrule import training
+    X, y = np.random.default_rng(7).normal(size=(50, 4)), np.arange(50) % 3
+    model = model_fn()
+    training.fit(model, (X, y), epochs=epochs, batch_size=16, progress=False, compile=compile,
+                 **kw)
+    return [p.data.copy() for p in model.parameters()]
+
+
+def test_fit_compiles_chainrule_models_by_default():
+    """The default compiles chainrule's own models: bit for bit what compile=True gives, and
+    equal to eager training to rounding."""
+    from chainrule import nn
+    make = lambda: nn.MLP([4, 8, 3], seed=0)       # noqa: E731
+    default, forced, eager = (_fit_weights(make, c) for c in (None, True, False))
+    for a, b, c in zip(default, forced, eager):
+        assert np.array_equal(a, b)
+        np.testing.assert_allclose(a, c, rtol=1e-9, atol=1e-12)
+
+
+def test_fit_trains_user_modules_eagerly_by_default(recwarn):
+    """A user's Module may keep Python state in forward (a program would run it once): by
+    default it trains eagerly, bit for bit like compile=False, and without a warning."""
+    from chainrule import nn
+
+    class Counting(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.MLP([4, 8, 3], seed=0)
+            self.calls = 0
+
+        def forward(self, x):
+            self.calls += 1
+            return self.body(x)
+    models = []
+
+    def make():
+        models.append(Counting())
+        return models[-1]
+    default, eager = _fit_weights(make, None), _fit_weights(make, False)
+    for a, b in zip(default, eager):
+        assert np.array_equal(a, b)
+    assert models[0].calls == models[1].calls == 2 * 4      # every step ran forward
+    assert not [w for w in recwarn if issubclass(w.category, cr.ChainruleWarning)]
+
+
+def test_fit_with_dropout_by_default_runs_eagerly_without_a_warning(recwarn):
+    from chainrule import nn
+    w = _fit_weights(lambda: nn.MLP([4, 8, 3], seed=0, dropout=0.5), None)
+    assert all(np.isfinite(a).all() for a in w)
+    assert not [x for x in recwarn if issubclass(x.category, cr.ChainruleWarning)]
+
+
+@pytest.mark.parametrize("compile", [None, True])
+def test_fit_calls_tensor_hooks_on_every_step(compile):
+    """A hook registered on a parameter sees every step's gradient, compiled or not."""
+    from chainrule import nn
+    seen = []
+    models = []
+
+    def make():
+        m = nn.MLP([4, 8, 3], seed=0)
+        next(iter(m.parameters())).register_hook(lambda g: seen.append(1) or g * 0.5)
+        models.append(m)
+        return m
+    ctx = pytest.warns(cr.ChainruleWarning, match="tensor hook") if compile else \
+        contextlib.nullcontext()
+    with ctx:
+        hooked = _fit_weights(make, compile)
+    assert len(seen) == 2 * 4
+    seen.clear()
+    eager = _fit_weights(make, False)
+    assert len(seen) == 2 * 4
+    for a, b in zip(hooked, eager):
+        assert np.array_equal(a, b)
+
+
+def test_fit_compile_rejects_other_values():
+    from chainrule import nn
+    with pytest.raises(cr.ChainruleError, match="compile must be None, True or False"):
+        _fit_weights(lambda: nn.MLP([4, 8, 3], seed=0), "yes")
+
+
+@settings(max_examples=6, deadline=None)
+@given(total=st.integers(2, 5), first=st.integers(1, 4), batch=st.sampled_from([7, 16, 50]))
+def test_fit_compiled_resume_equals_an_uninterrupted_run(tmp_path_factory, total, first, batch):
+    """Every step's values come from the program, also on the call that traces it, so a run
+    resumed (tracing again) equals the uninterrupted compiled run bit for bit."""
+    from chainrule import nn, training
+    first = min(first, total - 1)
+    X, y = np.random.default_rng(3).normal(size=(50, 4)), np.arange(50) % 3
+    folder = tmp_path_factory.mktemp("run")
+    straight = nn.MLP([4, 8, 3], seed=0)
+    training.fit(straight, (X, y), epochs=total, batch_size=batch, progress=False)
+    part = nn.MLP([4, 8, 3], seed=0)
+    training.fit(part, (X, y), epochs=first, batch_size=batch, progress=False,
+                 checkpoint_dir=folder)
+    resumed = nn.MLP([4, 8, 3], seed=0)
+    training.fit(resumed, (X, y), epochs=total, batch_size=batch, progress=False,
+                 checkpoint_dir=folder, resume=True)
+    for a, b in zip(straight.parameters(), resumed.parameters()):
+        assert np.array_equal(a.data, b.data)

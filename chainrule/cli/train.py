@@ -6,6 +6,7 @@ are chosen per model so every bundled dataset trains well with no flags.
 """
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import os
@@ -89,8 +90,10 @@ def register(sub):
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_anomaly_argument(p)
     p.add_argument("--no-plot", action="store_true", help="do not write curves.png")
-    p.add_argument("--compile", action="store_true", help="compute each minibatch's loss and "
-                   "gradients with a generated program (chainrule.compile): same results, faster")
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                   help="compute each minibatch's loss and gradients with a generated program "
+                   "(chainrule.compile): the same results to rounding, faster; the models this "
+                   "command builds are compiled by default, --no-compile trains eagerly")
     p.set_defaults(func=run_train)
 
     q = sub.add_parser("predict", help="apply a trained model to data",

@@ -320,6 +320,7 @@ class Compiled:
         self._last = None
         self._first_key = None
         self._warned = set()
+        self.quiet_fallback = False
         self._id = next(_ids)
 
     def __repr__(self):
@@ -387,6 +388,8 @@ class Compiled:
 
     def _warn_eager(self, why):
         self._count("eager_calls")
+        if self.quiet_fallback:              # fit's default: eager is what was asked for
+            return
         if why not in self._warned:
             self._warned.add(why)
             warnings.warn(f"chainrule.compile: {self.__name__} runs eagerly: {why}",

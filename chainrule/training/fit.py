@@ -148,8 +148,10 @@ def _train_epoch(run, loader, epoch, loss_fn, task, callbacks, ref):
         opt.zero_grad()
         # overflow shows up as a non-finite loss, reported below in one clear line
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            if run.step is not None:        # fit(compile=True): loss, outputs and gradients
-                value, out = run.step(xb, yb)
+            # compiled (see training/compiled.py): loss, outputs and gradients from one program
+            done = run.step(xb, yb) if run.step is not None else None
+            if done is not None:
+                value, out = done
                 lv = float(np.asarray(value))
             else:
                 out = model(Tensor(xb))
@@ -158,7 +160,7 @@ def _train_epoch(run, loader, epoch, loss_fn, task, callbacks, ref):
             ref = abs(lv) if ref is None else ref
             if not math.isfinite(lv) or abs(lv) > EXPLODED * max(ref, 1.0):
                 _diverged(epoch, b + 1, lv, opt)
-            if run.step is None:
+            if done is None:
                 value.backward()
             opt.step()
         total += lv * len(xb)
@@ -174,7 +176,7 @@ def fit(model, data, loss=None, optimizer="adam", lr=None, epochs=10, batch_size
         val_data=None, metrics=None, callbacks=(), early_stopping=None, checkpoint_dir=None,
         resume=False, progress=True, standardize=False, scheduler=None, weight_decay=0.0,
         config=None, task=None, distributed=None, overwrite=False,
-        compile=False):  # noqa: A002
+        compile=None):  # noqa: A002
     """Train ``model`` on ``data`` = (X, y) or a Dataset; returns a History.
 
     loss: None (the model's default_loss(), else by task), a name ("mse", "bce",
@@ -192,7 +194,10 @@ def fit(model, data, loss=None, optimizer="adam", lr=None, epochs=10, batch_size
     mpiexec (every rank must call fit alike), False trains each process alone
     (see training/parallel.py and docs/distributed.md). compile: compute each
     minibatch's loss and gradients with a program chainrule.compile generated
-    (training/compiled.py); the results are the same, faster.
+    (training/compiled.py): the same results to rounding, faster. None (the default)
+    compiles models made of chainrule's own layers and losses and trains others
+    eagerly; True compiles any model (a forward pass must then be a pure function of
+    its inputs); False never compiles.
     """
     X, y, hint = _unpack(data, "data")
     X = check_features(X, source="training data")
@@ -258,7 +263,7 @@ def fit(model, data, loss=None, optimizer="adam", lr=None, epochs=10, batch_size
     loader = DataLoader(X, y, batch_size=batch_size, shuffle=True, seed=seed)
     run = Run(model=model, optimizer=opt, history=history, epochs=int(epochs), epoch=start,
               n_batches=len(loader), metrics=metric_fns, has_val=val is not None, loss_fn=loss_fn,
-              step=_compiled_step(model, loss_fn, task) if compile and dp is None else None)
+              step=_compiled_step(model, loss_fn, task, compile) if dp is None else None)
     run.ref = ref
     history_files = HistoryFiles(folder) if folder else None
     save = (lambda: save_run(
@@ -332,9 +337,18 @@ def _check_folder(folder, path, resume, overwrite):
                          "another checkpoint_dir")
 
 
-def _compiled_step(model, loss_fn, task):
-    from .compiled import CompiledStep
-    return CompiledStep(model, loss_fn, task, _target)
+def _compiled_step(model, loss_fn, task, compile):  # noqa: A002
+    from .compiled import CompiledStep, known_pure
+    if compile is None:
+        compile = known_pure(model, loss_fn)
+        quiet = True
+    elif compile is True or compile is False:
+        quiet = False
+    else:
+        raise ChainruleError("fit", message="compile must be None, True or False",
+                             expected="None (compile chainrule's own models), True or False",
+                             actual=repr(compile), fix="e.g. fit(model, data, compile=False)")
+    return CompiledStep(model, loss_fn, task, _target, quiet=quiet) if compile else None
 
 
 def _diverged(epoch, batch, value, opt):

@@ -398,12 +398,23 @@ def test_array_of_tensors_keeps_gradients():
 
 
 def test_numpy_namespace_uses_these_ops():
-    if getattr(cnp, "concatenate", None) is not C.concatenate:
-        pytest.skip("chainrule.numpy does not star-import ops.construction yet")
-    t = cr.tensor([1.0, 2.0], requires_grad=True)
-    assert isinstance(cnp.array([t, t]), cr.Tensor)
-    assert isinstance(np.concatenate([t, t]), cr.Tensor)        # NumPy dispatches to chainrule
-    assert isinstance(np.stack([t, t]), cr.Tensor)
+    """cnp's and NumPy's own construction functions reach these ops: the same values and
+    gradients as calling them directly."""
+    x = np.array([1.0, 2.0])
+    w = np.array([[0.5, -1.0], [2.0, 3.0]])
+    for build in (cnp.array, cnp.stack, np.stack):
+        t = cr.tensor(x, requires_grad=True)
+        out = build([t, 2 * t])
+        assert isinstance(out, cr.Tensor)
+        cnp.sum(out * w).backward()
+        np.testing.assert_allclose(t.grad, w[0] + 2 * w[1])
+    for join in (cnp.concatenate, np.concatenate, C.concatenate):
+        t = cr.tensor(x, requires_grad=True)
+        cnp.sum(join([t, 2 * t]) * w.ravel()).backward()
+        np.testing.assert_allclose(t.grad, w[0] + 2 * w[1])
+    # np.array has no dispatch protocol: it refuses, naming cnp's function, never drops the gradient
+    with pytest.raises(cr.TensorConversionError, match="cnp"):
+        np.array([cr.tensor(x, requires_grad=True)])
 
 
 def test_tensor_methods():

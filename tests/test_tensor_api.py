@@ -1,6 +1,8 @@
 """The Tensor surface (PyTorch habits) and NumPy interoperability (__array_ufunc__/__array_function__)."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import chainrule as cr
 import chainrule.numpy as cnp
@@ -132,3 +134,36 @@ def test_methods_exist():
     np.testing.assert_allclose(x.grad, 1 + np.exp(x.data) / 6 + 1)
     assert x.reshape((6,)).shape == (6,) and x.transpose().shape == (3, 2)
     assert x.flatten().shape == (6,) and x.astype("float32").dtype == np.float32
+
+
+@settings(max_examples=25, deadline=None)
+@given(shape=st.lists(st.integers(1, 4), min_size=1, max_size=3), data=st.data())
+def test_pytorch_names_are_the_numpy_operations(shape, data):
+    """pow, clamp, unsqueeze, dim and numel: PyTorch's names for exactly NumPy's operation,
+    values and gradients alike."""
+    x = np.random.default_rng(len(shape)).normal(size=shape)
+    lo = data.draw(st.none() | st.floats(-1, 0))
+    hi = data.draw(st.none() | st.floats(0.1, 1)) if lo is not None else data.draw(st.floats(0.1, 1))
+    axis = data.draw(st.integers(-len(shape) - 1, len(shape)))
+    pairs = [(lambda t: t.pow(3), lambda t: t ** 3),
+             (lambda t: t.clamp(min=lo, max=hi), lambda t: cnp.clip(t, lo, hi)),
+             (lambda t: t.unsqueeze(axis), lambda t: cnp.expand_dims(t, axis))]
+    for torch_style, numpy_style in pairs:
+        grads = []
+        for f in (torch_style, numpy_style):
+            t = cr.tensor(x, requires_grad=True)
+            y = f(t)
+            w = np.random.default_rng(1).normal(size=y.shape)     # the same for both forms
+            cnp.sum(y * w).backward()
+            grads.append((y.data, t.grad))
+        np.testing.assert_array_equal(grads[0][0], grads[1][0])
+        np.testing.assert_array_equal(grads[0][1], grads[1][1])
+    t = cr.tensor(x)
+    assert t.dim() == x.ndim and t.numel() == x.size
+
+
+@pytest.mark.parametrize("method", ["sum", "mean", "std", "var", "max", "min", "prod"])
+def test_pytorch_dim_argument_is_refused_with_numpys_name(method):
+    t = cr.tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(cr.ChainruleError, match="axis= and keepdims="):
+        getattr(t, method)(dim=1)

@@ -341,6 +341,13 @@ def _install_methods():
     T.flatten = lambda self: cnp.reshape(self, (-1,))
     T.ravel = T.flatten
     T.mT = property(lambda self: cnp.swapaxes(self, -1, -2))
+    # PyTorch's names where they mean exactly the NumPy operation (reductions keep NumPy's
+    # axis=/keepdims= and ddof=0: PyTorch's dim= would differ in std/var and max/min)
+    T.pow = lambda self, exponent: cnp.power(self, exponent)
+    T.clamp = lambda self, min=None, max=None: cnp.clip(self, min, max)  # noqa: A002
+    T.unsqueeze = lambda self, dim: cnp.expand_dims(self, dim)
+    T.dim = lambda self: self.data.ndim
+    T.numel = lambda self: self.data.size
     T.real = property(lambda self: cnp.real(self), doc="the real part (differentiable)")
     T.imag = property(lambda self: cnp.imag(self), doc="the imaginary part (differentiable)")
 

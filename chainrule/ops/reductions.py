@@ -130,6 +130,14 @@ def _forward(name, np_fn):
                                      fix="pass the optional arguments by keyword")
             k = _kw(params, a, k)
         if k and not known.issuperset(k):
+            if {"dim", "keepdim"} & set(k) - known:
+                raise ChainruleError(
+                    name, message="dim= and keepdim= are PyTorch's names",
+                    expected=f"NumPy's arguments: x and {', '.join(sorted(known))}",
+                    actual=f"{sorted(k)}",
+                    fix="use axis= and keepdims=, as in NumPy (std and var then use NumPy's "
+                        "ddof=0, where PyTorch defaults to correction=1; max and min return "
+                        "values only, argmax/argmin the indices)")
             raise ChainruleError(name, message=f"unsupported argument(s) {sorted(set(k) - known)}",
                                  expected=f"x and {', '.join(sorted(known))}", actual=f"{sorted(k)}",
                                  fix="drop them, or compute on t.data outside the graph")

@@ -21,7 +21,7 @@ from .core.transforms import (elementwise_grad, grad, jvp, linearize, stop_gradi
                               vjp)
 from .core.jacobians import hessian, hvp, jacfwd, jacobian, jacrev
 from .core.vmap import vmap
-from .core.pytree import ravel_pytree
+from .core.pytree import ravel_pytree, tree_map
 from .core.checkpoint import checkpoint, remat
 from . import numpy  # noqa: F401  (registers the differentiable NumPy namespace)
 from . import functional  # noqa: F401
@@ -42,6 +42,8 @@ def __getattr__(name):
     import importlib
     if name in _SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
+    if name == "jit":               # JAX's name for cr.compile
+        return importlib.import_module(f"{__name__}.compile")
     if name in _EXPLAIN:
         return getattr(importlib.import_module(f"{__name__}.explain"), name)
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
@@ -49,7 +51,7 @@ def __getattr__(name):
 
 __all__ = ["Tensor", "tensor", "grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacrev",
            "jacfwd", "hessian", "hvp", "vmap", "elementwise_grad", "linearize", "stop_gradient",
-           "ravel_pytree", "checkpoint", "remat", "no_grad", "set_grad_enabled", "inference_mode",
+           "ravel_pytree", "tree_map", "jit", "checkpoint", "remat", "no_grad", "set_grad_enabled", "inference_mode",
            "is_inference_mode_enabled", "ChainruleRuntimeError", "autograd", "enable_grad", "is_grad_enabled",
            "custom_vjp", "custom_jvp", "check_grad", "ChainruleError", "ChainruleTypeError",
            "ChainruleWarning", "TensorConversionError", "AnomalyError", "detect_anomaly",

@@ -7,6 +7,7 @@ from hypothesis.extra import numpy as hnp
 
 import chainrule as cr
 import chainrule.numpy as cnp
+from chainrule.core import pytree as cr_pytree
 from chainrule import ChainruleError
 
 
@@ -226,3 +227,22 @@ def test_check_grad_reports_a_wrong_rule():
 def test_check_grad_passes_on_correct_functions_and_returns_report():
     rep = cr.check_grad(lambda a, b: cnp.sum(cnp.exp(a) * b), np.array([0.1, 0.2]), np.array(3.0))
     assert rep.passed and "rev-over-fwd" in str(rep)
+
+
+@settings(max_examples=20, deadline=None)
+@given(tree=st.recursive(st.floats(-5, 5), lambda kids: st.lists(kids, max_size=3) | st.dictionaries(
+    st.sampled_from("abc"), kids, max_size=3), max_leaves=8))
+def test_tree_map_keeps_structure_and_refuses_mismatched_trees(tree):
+    doubled = cr.tree_map(lambda a, b: a + b, tree, tree)
+    leaves, treedef = cr_pytree.flatten(tree)
+    new_leaves, new_def = cr_pytree.flatten(doubled)
+    assert new_def == treedef and new_leaves == [2 * x for x in leaves]
+    with pytest.raises(cr.ChainruleError, match="another structure"):
+        cr.tree_map(lambda a, b: a + b, tree, [tree, 1.0])
+
+
+def test_jit_is_compile():
+    f = cr.jit(cr.grad(lambda x: cnp.sum(cnp.sin(x))))
+    x = np.linspace(0, 1, 4)
+    np.testing.assert_allclose(f(x), np.cos(x), rtol=1e-14)
+    assert cr.jit is cr.compile

@@ -67,9 +67,19 @@ def num_leaves(treedef):
 
 
 def tree_map(fn, tree, *rest):
-    """``fn`` applied to each leaf (and the matching leaves of ``rest``), same structure."""
+    """``fn`` applied to each leaf (and the matching leaves of ``rest``), same structure
+    (``jax.tree.map``).  Trees in ``rest`` must have ``tree``'s structure."""
     leaves, treedef = flatten(tree)
-    others = [flatten(r)[0] for r in rest]
+    others = []
+    for k, r in enumerate(rest):
+        more, rdef = flatten(r)
+        if rdef != treedef:
+            from .errors import ChainruleError
+            raise ChainruleError("tree_map", message=f"tree {k + 1} of rest has another structure",
+                                 expected=f"the first tree's structure ({len(leaves)} leaves)",
+                                 actual=f"{len(more)} leaves, structured differently",
+                                 fix="pass trees with the same containers and keys")
+        others.append(more)
     return unflatten(treedef, [fn(x, *xs) for x, *xs in zip(leaves, *others)])
 
 

@@ -350,3 +350,31 @@ def test_bench_distributed_runs_tiny():
     rows = [line.split() for line in proc.stdout.splitlines() if re.match(r"\s+[12]\s", line)]
     assert [r[0] for r in rows] == ["1", "2"]
     assert "bare Allreduce on 2 processes" in proc.stdout
+
+
+_PROBE = ("import json, os; from chainrule import distributed as d; d.init();\n"
+          "from threadpoolctl import threadpool_info\n"
+          "info = [p['num_threads'] for p in threadpool_info()]\n"
+          "print('RESULT ' + json.dumps({'rank': d.rank(), 'threads': d.blas_threads(), "
+          "'pools': info, 'omp': os.environ.get('OMP_NUM_THREADS')})) if d.rank() == 0 else None")
+
+
+@needs_mpi
+@pytest.mark.parametrize("user_setting", [None, "2"])
+def test_ranks_on_one_machine_share_its_cores(user_setting):
+    """Without a thread setting of the user's, each rank's BLAS gets cores ÷ ranks threads
+    (oversubscribed BLAS threads made 2 ranks on 2 cores 20× slower); a setting stands."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                        "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")}
+    if user_setting:
+        env["OMP_NUM_THREADS"] = user_setting
+    proc = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-c", _PROBE], capture_output=True,
+                          text=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
+    res = _result(proc)
+    if user_setting:
+        assert res["threads"] is None and res["omp"] == user_setting
+    else:
+        expected = max(1, len(os.sched_getaffinity(0)) // 2)
+        assert res["threads"] == expected and res["omp"] == str(expected)
+        assert res["pools"] and all(n <= expected for n in res["pools"])

@@ -211,6 +211,8 @@ def _train(args):
                                                           (train, val, test)))
     resuming = f"; resuming after epoch {ck.epoch}" if ck is not None else ""
     procs = f", {dist.world_size()} processes" if dist.world_size() > 1 else ""
+    if dist.world_size() > 1 and dist.blas_threads() is not None:
+        procs += f" ({dist.blas_threads()} BLAS thread(s) each; set OMP_NUM_THREADS to choose)"
     if dist.is_main():
         print(f"{ds!r} -> {kind} ({sizes}); "
               f"{opt_name} lr={lr:g} ({settings['schedule']}), {epochs} epochs, "

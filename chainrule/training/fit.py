@@ -263,7 +263,7 @@ def fit(model, data, loss=None, optimizer="adam", lr=None, epochs=10, batch_size
     loader = DataLoader(X, y, batch_size=batch_size, shuffle=True, seed=seed)
     run = Run(model=model, optimizer=opt, history=history, epochs=int(epochs), epoch=start,
               n_batches=len(loader), metrics=metric_fns, has_val=val is not None, loss_fn=loss_fn,
-              step=_compiled_step(model, loss_fn, task, compile) if dp is None else None)
+              step=_compiled_step(model, loss_fn, task, compile))
     run.ref = ref
     history_files = HistoryFiles(folder) if folder else None
     save = (lambda: save_run(

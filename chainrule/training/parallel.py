@@ -146,10 +146,22 @@ class DataParallel:
         dist.agree({"parameter checksum": dist.fingerprint(arrays)}, when)
 
     # ----------------------------------------------------------------- steps
-    def backward_shard(self, model, loss_fn, task, xb, yb):
-        """Forward and backward on this rank's rows: (their summed loss, outputs or None)."""
+    def backward_shard(self, model, loss_fn, task, xb, yb, step=None):
+        """Forward and backward on this rank's rows: (their summed loss, outputs or None).
+
+        ``step``: fit's compiled step (training/compiled.py), which gives the shard's loss
+        as the loss function reduces it; a mean is scaled to the sum here."""
         if len(xb) == 0:
             return 0.0, None
+        done = step(xb, yb) if step is not None else None
+        if done is not None:
+            value, out = done
+            if not _sums(loss_fn):
+                value = value * len(xb)
+                for p in self.params:
+                    if p.grad is not None:
+                        p.grad = p.grad * len(xb)
+            return float(np.asarray(value)), np.asarray(out)
         out = model(Tensor(xb))
         value = loss_fn(out, _target(yb, out, task, loss_fn))
         total = value if _sums(loss_fn) else value * len(xb)
@@ -178,7 +190,8 @@ class DataParallel:
             rows = idx[lo:hi]
             opt.zero_grad()
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                local, out = self.backward_shard(model, loss_fn, task, X[rows], y[rows])
+                local, out = self.backward_shard(model, loss_fn, task, X[rows], y[rows],
+                                                 run.step)
                 lv = self.reduce_gradients(local, len(idx), loss_fn)
                 ref = abs(lv) if ref is None else ref
                 if not np.isfinite(lv) or abs(lv) > EXPLODED * max(ref, 1.0):

@@ -582,3 +582,79 @@ def test_fit_compiled_resume_equals_an_uninterrupted_run(tmp_path_factory, total
                  checkpoint_dir=folder, resume=True)
     for a, b in zip(straight.parameters(), resumed.parameters()):
         assert np.array_equal(a.data, b.data)
+
+
+_GLOBAL_ARRAY = np.arange(3.0)
+
+
+class _Scaler:
+    def __init__(self, a):
+        self.a = a
+
+    def __call__(self, x):
+        return cnp.sum(x * self.a)
+
+
+def _reaching(path, a):
+    """A function that reads the array ``a`` besides its argument, by ``path``; a way to
+    replace that array by another; and the array it reads."""
+    global _GLOBAL_ARRAY
+    if path == "closure":
+        def f(x):
+            return cnp.sum(x * held)
+        held = a
+
+        def rebind(new):
+            nonlocal held
+            held = new
+        return f, rebind, a
+    if path == "global":
+        _GLOBAL_ARRAY = a
+
+        def f(x):
+            return cnp.sum(x * _GLOBAL_ARRAY)
+
+        def rebind(new):
+            global _GLOBAL_ARRAY
+            _GLOBAL_ARRAY = new
+        return f, rebind, a
+    if path == "dict":
+        box = {"a": a}
+        return (lambda x: cnp.sum(x * box["a"])), (lambda new: box.__setitem__("a", new)), a
+    if path == "object":
+        s = _Scaler(a)
+        return s, (lambda new: setattr(s, "a", new)), a
+    if path == "numpy at trace time":              # NumPy's own result, folded into the trace
+        box = {"a": a}
+        return (lambda x: cnp.sum(x) * box["a"].sum()), \
+            (lambda new: box.__setitem__("a", new)), a
+    t = cr.tensor(a)                               # a constant Tensor (it holds a copy)
+    return (lambda x: cnp.sum(x * t)), (lambda new: setattr(t, "data", new)), t.data
+
+
+@settings(max_examples=30, deadline=None)
+@given(path=st.sampled_from(["closure", "global", "dict", "object", "numpy at trace time",
+                             "constant Tensor"]),
+       n=st.sampled_from([3, 5000]), calls=st.integers(1, 3))
+def test_compiled_programs_never_use_a_stale_outside_array(path, n, calls):
+    """An array the function reads besides its arguments cannot change under a program:
+    writes into it are refused while the program lives, and an array put in its place
+    traces again. Either way no call returns a value frozen at the trace."""
+    f, rebind, a = _reaching(path, np.linspace(0.5, 1.5, n))
+    fast = cr.compile(f)
+    x = np.linspace(-1, 1, n)
+    for _ in range(calls):
+        np.testing.assert_allclose(float(np.asarray(getattr(fast(x), "data", fast(x)))),
+                                   float(np.asarray(getattr(f(x), "data", f(x)))), rtol=1e-12)
+    with pytest.raises(ValueError, match="read-only"):
+        a[0] = 7.0
+    new = np.linspace(2.0, 3.0, n)
+    rebind(new)
+    got = fast(x)
+    want = f(x)
+    np.testing.assert_allclose(float(np.asarray(getattr(got, "data", got))),
+                               float(np.asarray(getattr(want, "data", want))), rtol=1e-12)
+    del fast
+    import gc
+    gc.collect()
+    a[0] = 7.0                                    # writeable again once the program is gone

@@ -111,8 +111,8 @@ class _Torch:
         return getattr(torch, name)
 
     var = staticmethod(lambda z: torch.var(z, unbiased=False))
-    sign = staticmethod(torch.sgn)
-    outer = staticmethod(torch.outer)
+    sign = staticmethod(lambda z: torch.sgn(z))          # looked up when called: torch may be
+    outer = staticmethod(lambda a, b: torch.outer(a, b))  # absent (those tests then skip)
 
     class linalg:
         def __getattr__(self, name):

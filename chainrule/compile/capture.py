@@ -52,6 +52,7 @@ class Captured:
         self.generators = []   # numpy Generators / RandomStates reachable from the function
         self.external = set()  # ids of reachable Tensors that require grad
         self.modules = []      # reachable chainrule Modules (their .training flags are guarded)
+        self.arrays = []       # reachable arrays (and constant Tensors' data): held read-only
 
 
 def scan(fn, also=()):
@@ -74,20 +75,27 @@ def scan(fn, also=()):
         elif isinstance(obj, Tensor):
             if obj.requires_grad:
                 cap.external.add(id(obj))
+            elif type(obj.data) is np.ndarray:
+                cap.arrays.append(obj.data)
         elif isinstance(obj, (np.random.Generator, np.random.RandomState)):
             cap.generators.append(obj)
         elif isinstance(obj, Module):
             cap.modules.append(obj)
             cap.guards.append((f"{type(obj).__name__}.training",
                                functools.partial(getattr, obj, "training"), obj.training))
+            _array_guards(obj.__dict__, f"attribute of {type(obj).__name__}", cap)
             stack.extend(obj.__dict__.values())
         elif isinstance(obj, (list, tuple, set, frozenset)) and len(obj) <= 256:
             stack.extend(obj)
         elif isinstance(obj, dict) and len(obj) <= 256:
+            _array_guards(obj, "entry", cap)
             stack.extend(obj.values())
+        elif type(obj) is np.ndarray:
+            cap.arrays.append(obj)
         elif isinstance(obj, (types.ModuleType, type, np.ndarray)) or _is_scalar(obj):
             continue
         elif hasattr(obj, "__dict__") and callable(obj) and not _internal(type(obj)):
+            _array_guards(vars(obj), f"attribute of {type(obj).__name__}", cap)
             stack.extend(vars(obj).values())          # a callable object: its attributes
         if hasattr(obj, "__wrapped__") and not isinstance(obj, type):
             stack.append(obj.__wrapped__)
@@ -101,11 +109,11 @@ def _function(f, cap, stack):
             v = cell.cell_contents
         except ValueError:            # not yet assigned
             continue
-        if _is_scalar(v):
-            if not internal:
+        if _is_scalar(v) or (type(v) is np.ndarray and not internal):
+            if not internal:         # (an array: the same object, see _array_guards)
                 cap.guards.append((f"closure variable {name!r} of {f.__qualname__}",
                                    _cell_reader(cell), v))
-        else:
+        if not _is_scalar(v):
             stack.append(v)
     if internal:
         return
@@ -113,14 +121,23 @@ def _function(f, cap, stack):
     for name in sorted(_names(code)):
         if name in g:
             v = g[name]
-            if _is_scalar(v):
+            if _is_scalar(v) or type(v) is np.ndarray:
                 cap.guards.append((f"global {name!r} (module {g.get('__name__')})",
                                    functools.partial(g.get, name, _MISSING), v))
-            else:
+            if not _is_scalar(v):
                 stack.append(v)
 
 
 _MISSING = object()
+
+
+def _array_guards(d, what, cap):
+    """Arrays a function reaches through ``d`` (a dict, an object's attributes) are guarded by
+    identity: one replaced by another array traces again.  (Writes into them cannot happen
+    while the program lives: the arrays are held read-only, see ``Captured.arrays``.)"""
+    for k, v in list(d.items())[:256]:
+        if type(v) is np.ndarray:
+            cap.guards.append((f"{what} {k!r}", functools.partial(d.get, k, _MISSING), v))
 
 
 def _cell_reader(cell):
@@ -136,7 +153,7 @@ def same(a, b):
     """Equality for guard values: the same object, or equal values of the same type."""
     if a is b:
         return True
-    if type(a) is not type(b):
+    if type(a) is not type(b) or type(a) is np.ndarray:     # arrays: by identity
         return False
     try:
         return bool(a == b)

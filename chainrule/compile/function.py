@@ -487,7 +487,7 @@ class Compiled:
         if name[0].isdigit():
             name = "f_" + name
         source, bound, plan = codegen.build(graph, name)
-        held = _own_constants(bound, trace.const_ids)
+        held = _own_constants(bound, cap.arrays)
         filename = f"<chainrule.compile {name} #{self._id}.{self._counts['traces'] + 1}>"
         program = codegen.make(source, bound, filename)
         entry = Entry(key, cap.guards)
@@ -497,6 +497,10 @@ class Compiled:
         positions = [n.arg for n in tracer.nodes if n.kind == "input"]
         entry.positions = positions
         tensors = list({id(t): (t, d) for t, d in tracer.const_tensors}.values())
+        # (the slow path checks these too: a Tensor given new data traces again)
+        entry.guards = list(entry.guards) + [
+            (f"the data of a constant Tensor of shape {d.shape}",
+             functools.partial(getattr, t, "data"), d) for t, d in tensors]
         src, ebound = _entry_source(key[0], specs, len(cap.guards), len(tensors), positions)
         ebound.update(MISS=MISS, program=program, ndarray=np.ndarray, Tensor=Tensor,
                       Generator=np.random.Generator, _same=capture.same,
@@ -682,11 +686,14 @@ class _TraceData:
         self.const_ids = tracer.const_ids
 
 
-def _own_constants(bound, const_ids):
-    """Small writable constant arrays are copied into the program; larger ones are held
-    read-only while it lives (as a graph holds what it saved), so a caller's later write
-    fails loudly instead of changing or half-changing what the program computes."""
-    held = []
+def _own_constants(bound, reachable):
+    """Hold what the program depends on read-only while it lives (as a graph holds what it
+    saved): the large constant arrays it uses, and every array the function could read
+    besides its arguments (closures, globals, models' attributes, constant Tensors' data).
+    A caller's later write then fails loudly instead of leaving the program with a value
+    frozen at its trace, even one NumPy derived from such an array while tracing
+    (``big.sum()``).  Small constants of the function's own are copied instead."""
+    held = list(reachable)
     for name, v in list(bound.items()):
         if type(v) is np.ndarray and v.flags.writeable:
             if v.nbytes <= _COPY_LIMIT:

@@ -167,3 +167,75 @@ def test_pytorch_dim_argument_is_refused_with_numpys_name(method):
     t = cr.tensor(np.ones((2, 3)), requires_grad=True)
     with pytest.raises(cr.ChainruleError, match="axis= and keepdims="):
         getattr(t, method)(dim=1)
+
+
+_IN_PLACE = {"+=": ("__iadd__", np.add), "-=": ("__isub__", np.subtract),
+             "*=": ("__imul__", np.multiply), "/=": ("__itruediv__", np.divide),
+             "**=": ("__ipow__", np.power)}
+
+
+@settings(max_examples=40, deadline=None)
+@given(op=st.sampled_from(sorted(_IN_PLACE)), shape=st.sampled_from([(), (3,), (2, 3)]),
+       other_kind=st.sampled_from(["scalar", "array", "tensor"]),
+       dtype=st.sampled_from([np.float64, np.float32]))
+def test_in_place_operators_follow_pytorch(op, shape, other_kind, dtype):
+    """``t op= v``: outside the graph (no_grad, or a Tensor needing no gradient) it writes into
+    the same Tensor, as NumPy and PyTorch do; a leaf that requires grad is refused while
+    recording; inside the graph it makes a new Tensor with the right gradient."""
+    dunder, ufunc = _IN_PLACE[op]
+    rng = np.random.default_rng(len(shape))
+    base = rng.uniform(0.5, 2.0, shape).astype(dtype)
+    other = {"scalar": 1.5, "array": rng.uniform(0.5, 2.0, shape),
+             "tensor": cr.tensor(rng.uniform(0.5, 2.0, shape))}[other_kind]
+    plain_other = other.data if isinstance(other, cr.Tensor) else other
+    expected = base.copy()
+    ufunc(expected, plain_other, out=expected, casting="same_kind")
+
+    # a parameter update under no_grad: the same leaf, updated in place
+    w = cr.tensor(base, requires_grad=True)
+    same = w
+    with cr.no_grad():
+        w = getattr(w, dunder)(other)
+    assert w is same and w.requires_grad and w.grad is None and w.data.dtype == dtype
+    np.testing.assert_array_equal(w.data, expected)
+
+    # a Tensor that needs no gradient: in place too
+    t = cr.tensor(base)
+    same = t
+    t = getattr(t, dunder)(other)
+    assert t is same
+    np.testing.assert_array_equal(t.data, expected)
+
+    # a leaf that requires grad, while recording: refused, unchanged
+    w = cr.tensor(base, requires_grad=True)
+    with pytest.raises(cr.ChainruleError, match="no_grad"):
+        getattr(w, dunder)(other)
+    np.testing.assert_array_equal(w.data, base)
+
+    # an intermediate: a new Tensor, and the gradient of the out-of-place formula
+    grads = []
+    for in_place in (True, False):
+        x = cr.tensor(base, requires_grad=True)
+        h = x * 1.0
+        before = h
+        h = getattr(h, dunder)(other) if in_place else _OUT_OF_PLACE[op](h, other)
+        if in_place:
+            assert h is not before
+        cnp.sum(h).backward()
+        grads.append(x.grad)
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
+
+
+_OUT_OF_PLACE = {"+=": lambda a, b: a + b, "-=": lambda a, b: a - b, "*=": lambda a, b: a * b,
+                 "/=": lambda a, b: a / b, "**=": lambda a, b: a ** b}
+
+
+def test_in_place_into_values_a_graph_saved_is_a_clear_error():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    c = cr.tensor(np.ones(2))
+    y = cnp.sum(x * c)                 # c's data is saved for the backward pass
+    with pytest.raises(cr.ChainruleError, match="held read-only"):
+        c += 1
+    y.backward()
+    c += 1                             # the graph is gone: c is free again
+    np.testing.assert_array_equal(c.data, [2.0, 2.0])

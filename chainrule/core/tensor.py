@@ -309,6 +309,10 @@ def _install_methods():
                          ("ge", "greater_equal"), ("eq", "equal"), ("ne", "not_equal"),
                          ("and", "logical_and"), ("or", "logical_or")]:
         setattr(T, f"__{dunder}__", binary(name))
+    for dunder, name in [("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
+                         ("truediv", "divide"), ("pow", "power"), ("mod", "mod"),
+                         ("floordiv", "floor_divide")]:
+        setattr(T, f"__i{dunder}__", _in_place(dunder, name, binary(name)))
     T.__neg__ = lambda self: cnp.negative(self)
     T.__pos__ = lambda self: self
     T.__abs__ = lambda self: cnp.abs(self)
@@ -350,6 +354,51 @@ def _install_methods():
     T.numel = lambda self: self.data.size
     T.real = property(lambda self: cnp.real(self), doc="the real part (differentiable)")
     T.imag = property(lambda self: cnp.imag(self), doc="the imaginary part (differentiable)")
+
+
+def _in_place(dunder, name, out_of_place):
+    """``t op= other``.
+
+    Outside the graph it writes into ``t.data``, as NumPy and PyTorch do: a parameter update
+    under ``no_grad()`` (``w -= lr * w.grad``) keeps ``w`` the same leaf.  A leaf that requires
+    grad, while recording, is refused, as in PyTorch.  A Tensor inside the graph (an
+    intermediate, or a value meeting one) gets a new Tensor under the same name, as JAX arrays
+    do: its gradient stays right, and what was recorded is never overwritten.
+    """
+    ufunc = getattr(np, name)
+
+    def method(self, other):
+        recording = state.grad_enabled.get()
+        plain = type(self) is Tensor and type(self.data) is np.ndarray and self._fw is None
+        if plain and self.requires_grad and self._op is None and recording:
+            from .errors import ChainruleRuntimeError, describe
+            raise ChainruleRuntimeError(
+                f"Tensor.__i{dunder}__", message="a leaf Tensor that requires grad cannot be "
+                "updated in place while gradients are recorded",
+                expected="an update under no_grad(), or a new Tensor",
+                actual=f"{describe(self.data)} leaf with requires_grad=True",
+                fix="wrap parameter updates in `with chainrule.no_grad():` (w -= lr * w.grad), "
+                    "or write w = w op value for a new Tensor in the graph")
+        carries_tangent = isinstance(other, Tensor) and other._fw is not None
+        if plain and not carries_tangent and (
+                not recording or not (self.requires_grad or is_active(other))):
+            value = other.data if isinstance(other, Tensor) else other
+            try:
+                ufunc(self.data, value, out=self.data)
+            except ValueError as e:
+                if self.data.flags.writeable:
+                    raise
+                from .errors import ChainruleTypeError
+                raise ChainruleTypeError(
+                    f"Tensor.__i{dunder}__", message="these values are held read-only by a "
+                    "recorded graph or a compiled program that still needs them",
+                    expected="a Tensor nothing live has saved", actual=f"read-only data ({e})",
+                    fix="call backward() (or drop the results that use it) first, or update "
+                        "a copy: t = t.copy()") from None
+            return self
+        return out_of_place(self, other)
+    method.__name__ = f"__i{dunder}__"
+    return method
 
 
 def _method(fn):

@@ -249,3 +249,20 @@ def test_help_lists_the_commands(capsys):
     text = capsys.readouterr().out
     assert all(c in text for c in ("explain", "check", "surface"))
     assert np.argsort([text.index(" grad "), text.index(" explain ")]).tolist() == [0, 1]
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["explain", "relu(w*x + b)", "--at", "w=2,x=0.5,b=-1", "--html", "{tmp}/p.html"], "--html"),
+    (["explain", "relu(w*x + b)", "--at", "w=2,x=0.5,b=-1", "--graph", "{tmp}/g.svg"], "--graph"),
+    (["exercise", "chain", "--html", "{tmp}/e.html"], "--html"),
+])
+def test_an_existing_output_is_refused_naming_the_flag_used(capfd, tmp_path, argv, flag):
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    code, _, err = _run(capfd, *argv)
+    assert code == 0, err
+    target = argv[argv.index(flag) + 1]
+    before = open(target, "rb").read()
+    code, _, err = _run(capfd, *argv)
+    assert code != 0
+    assert "already exists" in err and f"choose another {flag}" in err, err
+    assert open(target, "rb").read() == before                 # untouched

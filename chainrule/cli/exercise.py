@@ -74,7 +74,7 @@ def run(args):
                              actual=repr(args.rtol), fix="e.g. --rtol 1e-3")
     ex = exercise(args.name, rtol=args.rtol)
     if args.html:
-        _check_output(args.html, ("html", "htm"), args.force)
+        _check_output(args.html, ("html", "htm"), args.force, "--html")
     answers = {}
     if args.answers:
         answers.update(_load(args.answers))

@@ -120,11 +120,12 @@ def run_explain(args):
     from ..explain import graph as graph_of, trace
     f, wrt, xs = _function(args)
     if args.graph:
-        _check_output(args.graph, ("dot", "svg", "png", "pdf"), args.force)
+        _check_output(args.graph, ("dot", "svg", "png", "pdf"), args.force, "--graph")
         if args.graph.lower().endswith((".png", ".pdf")):      # the DOT text is written beside
-            _check_output(os.path.splitext(args.graph)[0] + ".dot", ("dot",), args.force)
+            _check_output(os.path.splitext(args.graph)[0] + ".dot", ("dot",), args.force,
+                          "--graph (its DOT text is written beside it)")
     if args.html:
-        _check_output(args.html, ("html", "htm"), args.force)
+        _check_output(args.html, ("html", "htm"), args.force, "--html")
     t = trace(f, *xs, names=wrt)
     text = t.to_text()
     print(f"f = {fmt(t.value)}")
@@ -175,12 +176,12 @@ def run_check(args):
 
 
 # ------------------------------------------------------------------ surface
-def _check_output(path, allowed, force):
+def _check_output(path, allowed, force, flag="--out"):
     ext = path.rsplit(".", 1)[-1].lower() if "." in os.path.basename(path) else ""
     if ext not in allowed:
         raise _Fail(f"cannot write {path!r}: the name must end in ." + ", .".join(allowed))
     try:
-        check_output(path, force, flag="--out" if allowed == PICTURES else "--graph")
+        check_output(path, force, flag=flag)
     except CommandError as e:
         raise _Fail(str(e)) from None
 

@@ -280,7 +280,7 @@ def _refuse_conversion(t, op):
         expected="chainrule functions on Tensors, or plain arrays",
         actual=f"a Tensor of {describe(t.data)} that {why}",
         fix=f"{use} so the gradient flows; to use the value as a constant, pass t.detach() "
-            f"(or t.data); for a Python number use float(t) or t.item()")
+            f"(or t.data); for a Python number use t.item()")
 
 
 state.Tensor = Tensor

@@ -658,3 +658,20 @@ def test_compiled_programs_never_use_a_stale_outside_array(path, n, calls):
     import gc
     gc.collect()
     a[0] = 7.0                                    # writeable again once the program is gone
+
+
+@settings(max_examples=10, deadline=None)
+@given(batch=st.integers(1, 6), axis=st.sampled_from([0, 1]))
+def test_vmap_of_a_compiled_function_runs_it_eagerly_and_right(batch, axis):
+    """vmap of jit works in JAX: here the compiled function sees vmap's batched values, runs
+    them eagerly with one warning saying to compile the vmapped function, and is right."""
+    f = lambda w, x: cnp.sum(cnp.tanh(x @ w) ** 2)          # noqa: E731
+    r = np.random.default_rng(batch)
+    w, X = r.normal(size=3), r.normal(size=(batch, 3))
+    Xa = X if axis == 0 else X.T
+    want = np.stack([cr.grad(f)(w, X[i]) for i in range(batch)])
+    with pytest.warns(cr.ChainruleWarning, match=r"batched by vmap.*cr.compile\(cr.vmap"):
+        got = cr.vmap(cr.compile(cr.grad(f)), in_axes=(None, axis))(w, Xa)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    got2 = cr.compile(cr.vmap(cr.grad(f), in_axes=(None, axis)))(w, Xa)
+    np.testing.assert_allclose(got2, want, rtol=1e-12)

@@ -75,7 +75,7 @@ def _spec(x):
     if type(x) is np.ndarray:
         return ("a", x.shape, x.dtype)
     if isinstance(x, Tensor):
-        if x.requires_grad or x._fw is not None:
+        if x.requires_grad or x._fw is not None or hasattr(x, "_level"):    # (_level: vmap's)
             return None
         return ("T", x.shape, x.dtype)
     if isinstance(x, np.ndarray):
@@ -350,10 +350,16 @@ class Compiled:
             if getattr(_eager, "depth", 0):
                 self._count("eager_calls")
                 return self.fn(*args, **kwargs)
-            bad = _where(tree, len(leaves))[specs.index(None)]
-            self._warn_eager(f"{bad} is a Tensor that needs a gradient (a compiled program "
-                             "cannot be differentiated from outside; compile the function "
-                             "that takes the gradient instead)")
+            k = specs.index(None)
+            bad = _where(tree, len(leaves))[k]
+            if hasattr(leaves[k], "_level"):
+                self._warn_eager(f"{bad} is batched by vmap (a program runs one signature's "
+                                 "shapes; compile the vmapped function instead: "
+                                 "cr.compile(cr.vmap(f)))")
+            else:
+                self._warn_eager(f"{bad} is a Tensor that needs a gradient (a compiled program "
+                                 "cannot be differentiated from outside; compile the function "
+                                 "that takes the gradient instead)")
             return self.fn(*args, **kwargs)
         key = (tree, specs, state.grad_enabled.get())
         with self._lock:

@@ -342,6 +342,42 @@ def test_mpi_chainrule_train_shared_error_is_printed_once(tmp_path):
 
 
 @needs_mpi
+def test_mpi_chainrule_user_mistakes_are_one_line_errors_as_in_one_process(tmp_path):
+    """Every rank checks the same arguments and files: a mistake is reported once, with the
+    exit status and message of one process, no traceback and no abort; nothing is written."""
+    exe = os.path.join(BIN, "chainrule")
+    run = str(tmp_path / "run")
+    first = subprocess.run([exe, "train", "--data", "iris", "--out", run, "--epochs", "2",
+                            "--no-progress", "--no-plot"], capture_output=True, text=True,
+                           timeout=120)
+    assert first.returncode == 0, first.stderr
+    files = {n: open(os.path.join(run, n), "rb").read() for n in os.listdir(run)}
+    (tmp_path / "file").write_text("x")
+    mistakes = [
+        ["train", "--data", "iris", "--out", run, "--no-progress"],           # a run is there
+        ["train", "--data", str(tmp_path / "nosuch.csv"), "--out", str(tmp_path / "r2")],
+        ["train", "--data", "iris", "--out", run, "--resume", "--lr", "1e6"],
+        ["train", "--data", "iris", "--out", str(tmp_path / "file"), "--no-progress"],
+    ]
+    for argv in mistakes:
+        proc = _mpi(2, command=[exe] + argv, timeout=120)
+        alone = subprocess.run([exe] + argv, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == alone.returncode == 2, (argv, proc.stderr[-2000:])
+        assert proc.stderr.count("error:") == 1, (argv, proc.stderr[-2000:])
+        assert "Traceback" not in proc.stderr and "MPI_Abort" not in proc.stderr, argv
+        assert proc.stderr.strip().splitlines()[-1] == alone.stderr.strip().splitlines()[-1]
+    assert {n: open(os.path.join(run, n), "rb").read() for n in os.listdir(run)} == files
+    again = _mpi(2, command=[exe, "train", "--data", "iris", "--out", run, "--resume",
+                             "--no-progress", "--no-plot"], timeout=120)
+    assert again.returncode == 0 and again.stdout.count("nothing to train") == 1, again.stdout
+    out = str(tmp_path / "p.csv")
+    pred = _mpi(2, command=[exe, "predict", "--checkpoint", run, "--data", "iris", "--out", out],
+                timeout=120)
+    said = pred.stdout + pred.stderr
+    assert pred.returncode == 0 and said.count("wrote 150 predictions") == 1, said
+
+
+@needs_mpi
 def test_bench_distributed_runs_tiny():
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run([sys.executable, "-m", "bench", "--distributed", "--tiny"],

@@ -139,6 +139,9 @@ def _train_on_every_rank(args):
 
 
 def run_predict(args):
+    from .. import distributed as dist
+    if not dist.is_main():      # under mpiexec: one process predicts, writes and reports
+        return 0
     return _one_line(_predict, args)
 
 
@@ -163,50 +166,53 @@ def _train(args):
     from .outputs import check_run_folder
 
     t0 = time.perf_counter()
-    try:            # every rank reads the same run, so every rank fails alike: report it once
+    # Under mpiexec every rank checks the same arguments and reads the same files, so a
+    # mistake fails on every rank alike: it is reported once, as in one process (rank 0
+    # alone checks the output folder, and tells the others).
+    with dist.together(errors=(CommandError, ChainruleError, OSError), make=CommandError):
         ck = _resumed_run(args) if args.resume else None
-    except CommandError as e:
-        raise dist.on_every_rank(e)
-    settings = _settings(args, ck)
-    if args.out and dist.is_main():                 # rank 0 alone writes (and checks) files
-        check_run_folder(args.out, args.force, args.resume,
-                         inputs={"--data": settings["data"], "--labels": settings["labels"]})
-    ds = load(settings["data"], target=settings["target"], labels=settings["labels"],
-              task=settings["task"], header=settings["header"])
-    kind = settings["model"] or DEFAULT_MODEL[ds.task]
-    opt_name, default_lr, default_epochs = DEFAULTS[kind]
-    opt_name = settings["optimizer"] or opt_name
-    lr = settings["lr"] if settings["lr"] is not None else \
-        (default_lr if not settings["optimizer"] else LR[opt_name])
-    if (settings["epochs"] is not None and settings["epochs"] < 1) or settings["batch_size"] < 1:
-        raise CommandError("--epochs and --batch-size must be at least 1")
-    config = model_config(kind, ds.n_features, ds.task, ds.n_classes,
-                          hidden=settings["hidden"], activation=settings["activation"],
-                          seed=settings["seed"])
-    config.update(feature_names=list(ds.feature_names), named_features=ds.named_features,
-                  target=ds.target_name, data=ds.name,
-                  classes=None if ds.classes is None else [_class_name(c) for c in ds.classes],
-                  scale_target=kind == "mlp" and ds.task == "regression")
-    train, val, test = train_val_test_split(ds.X, ds.y, val=settings["val"],
-                                            test=settings["test"], seed=settings["seed"])
-    # small datasets have few batches per epoch: give them at least MIN_STEPS updates
-    per_epoch = -(-len(train[0]) // settings["batch_size"])
-    epochs = settings["epochs"] or max(default_epochs, -(-MIN_STEPS // per_epoch))
-    settings.update(task=ds.task, model=kind, optimizer=opt_name, lr=lr, epochs=epochs,
-                    data_fingerprint=fingerprint(ds.X, ds.y))
-    if ck is not None:
-        _check_same_data(ck, settings, args.out)
-    config["run"] = settings
-    out = args.out or os.path.join("runs", f"{ds.name.split('.')[0]}-{kind}-"
-                                   + time.strftime("%Y%m%d-%H%M%S"))
-    if not args.out and dist.is_main():
-        check_run_folder(out)
-    if ck is not None and _nothing_to_train(ck, epochs, out, args, f"{ds.name}: {kind}"):
-        return 0
-    model = build_model(config, y_train=train[1])
-    opt = make_optimizer(opt_name, model.parameters(), lr, settings["weight_decay"])
-    sched = optim.CosineAnnealingLR(opt, T_max=epochs) if settings["schedule"] == "cosine" \
-        else None
+        settings = _settings(args, ck)
+        if args.out and dist.is_main():                 # rank 0 alone writes (and checks) files
+            check_run_folder(args.out, args.force, args.resume,
+                             inputs={"--data": settings["data"], "--labels": settings["labels"]})
+        ds = load(settings["data"], target=settings["target"], labels=settings["labels"],
+                  task=settings["task"], header=settings["header"])
+        kind = settings["model"] or DEFAULT_MODEL[ds.task]
+        opt_name, default_lr, default_epochs = DEFAULTS[kind]
+        opt_name = settings["optimizer"] or opt_name
+        lr = settings["lr"] if settings["lr"] is not None else \
+            (default_lr if not settings["optimizer"] else LR[opt_name])
+        if (settings["epochs"] is not None and settings["epochs"] < 1) or \
+                settings["batch_size"] < 1:
+            raise CommandError("--epochs and --batch-size must be at least 1")
+        config = model_config(kind, ds.n_features, ds.task, ds.n_classes,
+                              hidden=settings["hidden"], activation=settings["activation"],
+                              seed=settings["seed"])
+        config.update(feature_names=list(ds.feature_names), named_features=ds.named_features,
+                      target=ds.target_name, data=ds.name,
+                      classes=None if ds.classes is None else
+                      [_class_name(c) for c in ds.classes],
+                      scale_target=kind == "mlp" and ds.task == "regression")
+        train, val, test = train_val_test_split(ds.X, ds.y, val=settings["val"],
+                                                test=settings["test"], seed=settings["seed"])
+        # small datasets have few batches per epoch: give them at least MIN_STEPS updates
+        per_epoch = -(-len(train[0]) // settings["batch_size"])
+        epochs = settings["epochs"] or max(default_epochs, -(-MIN_STEPS // per_epoch))
+        settings.update(task=ds.task, model=kind, optimizer=opt_name, lr=lr, epochs=epochs,
+                        data_fingerprint=fingerprint(ds.X, ds.y))
+        if ck is not None:
+            _check_same_data(ck, settings, args.out)
+        config["run"] = settings
+        out = args.out or os.path.join("runs", f"{ds.name.split('.')[0]}-{kind}-"
+                                       + time.strftime("%Y%m%d-%H%M%S"))
+        if not args.out and dist.is_main():
+            check_run_folder(out)
+        if ck is not None and _nothing_to_train(ck, epochs, out, args, f"{ds.name}: {kind}"):
+            return 0
+        model = build_model(config, y_train=train[1])
+        opt = make_optimizer(opt_name, model.parameters(), lr, settings["weight_decay"])
+        sched = optim.CosineAnnealingLR(opt, T_max=epochs) if settings["schedule"] == "cosine" \
+            else None
     sizes = ", ".join(f"{k} {len(v[0])}" for k, v in zip(("train", "val", "test"),
                                                           (train, val, test)))
     resuming = f"; resuming after epoch {ck.epoch}" if ck is not None else ""
@@ -340,9 +346,11 @@ def _nothing_to_train(ck, epochs, out, args, title):
         why = f"already has all {epochs} of its epochs"
     else:
         return False
-    files = _curves(out, history, args, title, only_if_missing=True)
-    print(f"the run in {out} {why}: nothing to train"
-          + (f"; wrote the missing {files[0]}" if files else ""))
+    from .. import distributed as dist
+    if dist.is_main():                  # (every rank stops here; rank 0 writes and says so)
+        files = _curves(out, history, args, title, only_if_missing=True)
+        print(f"the run in {out} {why}: nothing to train"
+              + (f"; wrote the missing {files[0]}" if files else ""))
     return True
 
 

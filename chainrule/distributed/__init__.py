@@ -13,7 +13,7 @@ See docs/distributed.md.
 """
 from .buckets import BUCKET_BYTES, GradientBuckets
 from .collectives import (agree, all_reduce, allgather_bytes, allgather_rows, broadcast,
-                          fingerprint)
+                          fingerprint, together)
 from .world import (DistributedError, abort, all_stop_on_error, barrier, blas_threads, collective,
                     comm, init, is_main, launched_by_mpi, on_every_rank, raised_on_every_rank,
                     rank, world_size)
@@ -21,4 +21,5 @@ from .world import (DistributedError, abort, all_stop_on_error, barrier, blas_th
 __all__ = ["init", "rank", "world_size", "is_main", "barrier", "all_reduce", "broadcast",
            "allgather_bytes", "allgather_rows", "agree", "fingerprint", "abort", "comm",
            "all_stop_on_error", "collective", "on_every_rank", "raised_on_every_rank",
-           "launched_by_mpi", "blas_threads", "DistributedError", "GradientBuckets", "BUCKET_BYTES"]
+           "launched_by_mpi", "blas_threads", "together", "DistributedError", "GradientBuckets",
+           "BUCKET_BYTES"]

@@ -282,5 +282,35 @@ def agree(facts, what="start-up"):
 
 
 def _short(v):
-    text = json.dumps(v, default=str)
+    text = json.dumps(v, default=str, ensure_ascii=False)
     return text if len(text) <= 60 else text[:28] + "…" + text[-28:]
+
+
+class together:
+    """A block every rank runs alike (checking arguments, reading the data): if it fails on
+    any rank, it fails on every rank, with one message, marked :func:`on_every_rank` so that
+    it is reported once and nobody is left waiting or aborted.
+
+    ``errors``: the exception types that count as such failures; ``make(text)`` builds the
+    exception the ranks that did not fail raise.  In a world of one the block runs as it is.
+    """
+
+    def __init__(self, errors=(ChainruleError,), make=None):
+        self.errors, self.make = tuple(errors), make or (lambda text: DistributedError(
+            "distributed", message=text))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if world_size() == 1:
+            return False
+        if exc is not None and not isinstance(exc, self.errors):
+            return False                      # another failure: the usual abort handles it
+        text = "" if exc is None else " ".join(
+            line.strip() for line in str(exc).splitlines() if line.strip())
+        texts = [b.decode() for b in allgather_bytes(text.encode())]
+        first = next((t for t in texts if t), None)
+        if first is None:
+            return False
+        raise on_every_rank(exc if exc is not None else self.make(first))

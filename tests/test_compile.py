@@ -314,9 +314,9 @@ def test_check_names_the_first_value_that_differs():
         m = np.asarray(x).mean()          # a plain copy: the trace cannot see through it
         return cnp.sum(cnp.tanh(x) * m)
     fast = cr.compile(leaky, check=1)
-    fast(np.arange(4.0))
+    # the trace's own probe (the arguments moved and scaled) finds it, at the first call
     with pytest.raises(CheckError, match=r"first value that differs is node v\d+ \(multiply"):
-        fast(np.arange(4.0) + 1)
+        fast(np.arange(4.0))
 
 
 # ------------------------------------------------------------ ownership
@@ -675,3 +675,46 @@ def test_vmap_of_a_compiled_function_runs_it_eagerly_and_right(batch, axis):
     np.testing.assert_allclose(got, want, rtol=1e-12)
     got2 = cr.compile(cr.vmap(cr.grad(f), in_axes=(None, axis)))(w, Xa)
     np.testing.assert_allclose(got2, want, rtol=1e-12)
+
+
+_VALUE_DEPENDENT = {
+    "percentile lower": lambda x: cnp.percentile(x, 40.0, method="lower"),
+    "quantile nearest": lambda x: cnp.quantile(x, 0.3, method="nearest"),
+    "quantile inverted_cdf": lambda x: cnp.quantile(x, 0.6, method="inverted_cdf"),
+    "unique": lambda x: cnp.unique(cnp.round(x)),
+    "union1d": lambda x: cnp.union1d(cnp.round(x), np.array([0.0, 1.0])),
+    "intersect1d": lambda x: cnp.intersect1d(cnp.round(x), np.array([0.0, 1.0])),
+    "setdiff1d": lambda x: cnp.setdiff1d(cnp.round(x), np.array([0.0, 1.0])),
+    "compress": lambda x: cnp.compress(x > 0, x),
+    "repeat": lambda x: cnp.repeat(x, cnp.astype(x > 0, np.int64) + 1),
+    "bincount": lambda x: cnp.bincount(cnp.astype(cnp.abs(cnp.round(x)), np.int64)),
+    "piecewise": lambda x: cnp.piecewise(x, [x < 0, x >= 0], [lambda v: 2 * v, lambda v: v ** 2]),
+    "jacfwd sort": cr.jacfwd(cnp.sort),
+    "jacfwd argsort pick": cr.jacfwd(lambda x: cnp.take_along_axis(x, cnp.argsort(x), 0)),
+    "jacfwd reversed sort": cr.jacfwd(lambda x: cnp.sort(x)[::-1]),
+    "sort": cnp.sort,
+    "grad of max": cr.grad(lambda x: cnp.max(x) ** 2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_VALUE_DEPENDENT))
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2 ** 16), n=st.integers(2, 7))
+def test_value_dependent_work_is_refused_or_right_never_frozen(name, seed, n):
+    """Functions whose work depends on the values (picks, orders, shapes) either refuse to
+    compile, or the program gives eager mode's result on every later input."""
+    f = _VALUE_DEPENDENT[name]
+    fast = cr.compile(f)
+    r = np.random.default_rng(seed)
+    for _ in range(5):
+        x = r.normal(size=n) * 2
+        try:
+            want = f(x)
+        except cr.ChainruleError:
+            continue
+        try:
+            got = fast(x)
+        except (TraceError, CheckError):
+            return                               # refused, loudly: eager mode is the answer
+        got, want = (np.asarray(getattr(v, "data", v)) for v in (got, want))
+        assert got.shape == want.shape and np.allclose(got, want, equal_nan=True), (got, want)

@@ -459,7 +459,70 @@ class Compiled:
         self._store(key, entry)
         entry.checks_left = 0 if tracer.draws else self.check   # each new program is checked
         self._hot = None if entry.checks_left else entry.run
-        return self._first_outputs(tracer, outputs)
+        result = self._first_outputs(tracer, outputs)
+        if self.check and not tracer.draws:
+            self._probe(entry, tree, leaves, specs)
+        return result
+
+    def _probe(self, entry, tree, leaves, specs):
+        """Run the new program and eager mode once more on other arguments of the same
+        signature: the entries moved one place on (a new order, the same values), then also
+        scaled (other values: other sets, counts and roundings).  A program that kept a value
+        of its trace (an order, a pick, a shape that chainrule's own code computed from the
+        values) gives itself away there, before any call returns its numbers.  Arguments
+        that are not valid inputs for the function (eager mode raises) skip a probe."""
+        for variant in (_rolled, _scaled):
+            new, moved = [], False
+            for x, spec in zip(leaves, specs):
+                a = x.data if spec[0] == "T" else x
+                if spec[0] in ("a", "T") and a.size > 1 and a.dtype.kind in "fciu":
+                    a = variant(a)
+                    moved = True
+                    x = Tensor(a) if spec[0] == "T" else a
+                new.append(x)
+            if not moved:
+                return
+            diff = self._probe_with(entry, tree, new)
+            if diff is not None:
+                return self._probe_failed(entry, new, diff)
+
+    def _probe_with(self, entry, tree, new):
+        """How the program and eager mode differ on the leaves ``new`` (None: they agree, or
+        eager mode rejects them)."""
+        args, kwargs = _rebuild(tree, iter(new))
+        _eager.depth = getattr(_eager, "depth", 0) + 1
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                expected = self.fn(*args, **kwargs)
+        except Exception:        # noqa: BLE001 - not a valid input for the function: no probe
+            return None
+        finally:
+            _eager.depth -= 1
+        try:
+            with np.errstate(all="ignore"):
+                return _compare(expected, entry.call(new))
+        except Exception as e:   # noqa: BLE001 - eager mode ran, the program did not
+            return f"the program failed: {type(e).__name__}: {e}"
+
+    def _probe_failed(self, entry, new, diff):
+        try:
+            where = "; " + self._first_difference(entry, new)
+        except Exception:        # noqa: BLE001 - the diagnosis is a bonus
+            where = ""
+        why = (f"{self.__name__}'s program kept a value of its trace: on the arguments with "
+               f"their entries moved (and scaled) it differs from eager mode ({diff}){where}")
+        if self.fallback == "eager":
+            entry.eager = True
+            self._hot = None
+            self._warn_eager(why)
+            return
+        self._cache.pop(entry.key, None)
+        entry.release()
+        raise CheckError("chainrule.compile", message=why,
+                         fix="a function whose work depends on the values in a way a program "
+                             "cannot replay (value-dependent picks, orders, shapes) must run "
+                             "eagerly: compile with fallback='eager', or leave it uncompiled")
 
     def _store(self, key, entry):
         old = self._cache.pop(key, None)
@@ -681,6 +744,18 @@ class Compiled:
 
 def _plain(x):
     return x.data if isinstance(x, Tensor) else x
+
+
+def _rolled(a):
+    """Each entry moved one place on: a new order (never the old one, as a random shuffle of
+    a few entries can be), the same values (so still a valid input)."""
+    return np.roll(a.reshape(-1), 1).reshape(a.shape)
+
+
+def _scaled(a):
+    """Rolled, and other values of the same signs (integers one larger)."""
+    b = _rolled(a)
+    return b + 1 if b.dtype.kind in "iu" else (b * 1.375).astype(b.dtype, copy=False)
 
 
 class _TraceData:

@@ -360,6 +360,12 @@ class Tracer:
                    expected="masks that are constants, or selections with cnp.where",
                    fix="compute cnp.where(mask, x, 0) (or a weighted sum) instead of x[mask], "
                        "or compile with fallback='eager'")
+        if op.name in _SHAPED_BY and _graph_refs(targs[_SHAPED_BY[op.name]:][:1]):
+            refuse(f"{op.name} with traced {_SHAPED_BY_NAME[op.name]}: the result's shape "
+                   "depends on their values, which a program with fixed shapes cannot replay",
+                   expected=f"{_SHAPED_BY_NAME[op.name]} that are constants of the trace",
+                   fix="pass them as Python numbers or constant arrays, or compile with "
+                       "fallback='eager'")
         if any(isinstance(a, Tensor) for a in args):
             args = tuple(self.tensorize(a) for a in args)
         if self.context:
@@ -663,6 +669,8 @@ class Tracer:
 
 
 _VALUE_SHAPED = {"getitem", "index_add"}       # a boolean index gives a value-dependent shape
+_SHAPED_BY = {"repeat": 1}                      # primitives whose argument k decides the shape
+_SHAPED_BY_NAME = {"repeat": "repeats"}
 
 
 def _traced_mask(templates, tracer):

@@ -99,6 +99,14 @@ class TracedArray(np.ndarray):
         return tr.route_function(func, args, kwargs)
 
     # ------------------------------------------- values the program could not replay
+    def _refuse_decision(self, op, why):
+        """chainrule's ``op`` decides from this value's entries (``why``): refuse."""
+        refuse(f"{op}: {why}, and a compiled program would replay the decision of the trace "
+               "for every later input", expected="work whose shapes and picks do not depend "
+               "on the traced values", actual=_describe(self),
+               fix="run this function eagerly (leave it uncompiled, or compile with "
+                   "fallback='eager'), or make the deciding values constants of the trace")
+
     def _refuse(self, op):
         """Raise the error for turning this traced value into a plain one (``op``: how)."""
         if op in ("bool", "float", "int", "complex", "index", "item", "tolist", "format"):

@@ -283,6 +283,19 @@ def _refuse_conversion(t, op):
             f"(or t.data); for a Python number use t.item()")
 
 
+def decided_by_values(op, why, *xs):
+    """Mark a step where chainrule's own code reads values to decide a result's shape or which
+    entries it takes (``why``).  In eager mode that is exact, call by call; a compiled program
+    would replay the trace's decision for every later input, so under ``chainrule.compile``
+    a traced value here is refused, naming the user's line."""
+    for x in xs:
+        d = x.data if isinstance(x, Tensor) else x
+        if getattr(d, "_chainrule_traced", False):
+            d._refuse_decision(op, why)
+        elif type(x) in (list, tuple):
+            decided_by_values(op, why, *x)
+
+
 state.Tensor = Tensor
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..core.errors import ChainruleError
 from ..core.primitive import astype
-from ..core.tensor import Tensor
+from ..core.tensor import Tensor, decided_by_values
 from .construction import _has_tensor, concatenate, diff, stack
 from .elementwise import where
 from .indexing import getitem, index_add, take, take_along_axis
@@ -92,6 +92,7 @@ def compress(condition, a, axis=None, out=None):
     if x is None:
         return np.compress(condition, a, axis=axis, out=out)
     _no_out("compress", out)
+    decided_by_values("compress", "the condition decides which slices are kept", condition)
     cond = np.asarray(_data(condition))
     np.compress(cond, x.data, axis=axis)                 # NumPy's checks
     if axis is None:
@@ -104,6 +105,7 @@ def extract(condition, arr):
     x = _tensor(arr)
     if x is None:
         return np.extract(condition, arr)
+    decided_by_values("extract", "the condition decides which entries are kept", condition)
     return take(ravel(x), np.nonzero(np.ravel(_data(condition)))[0])
 
 
@@ -113,12 +115,15 @@ _ops.update(select=select, choose=choose, compress=compress, extract=extract)
 # -------------------------------------------------------------- sets of values
 def _values_of(x, values):
     """``values`` (entries of x) read out of x, each shared evenly by the entries equal to it."""
+    decided_by_values("unique", "which entries are equal, and so how many values there are, "
+                      "depends on the values", x)
     groups = value_groups(_data(x).ravel(), np.asarray(values).ravel())
     return reshape(_tied(ravel(x), groups), np.shape(values))
 
 
 def _unique_rows(x, values, axis, equal_nan):
     """unique(axis=...): each unique slice is shared by the slices equal to it."""
+    decided_by_values("unique", "which slices are equal depends on the values", x)
     ax = operator.index(axis) % max(x.ndim, 1)
     full = np.unique(x.data, return_index=True, return_inverse=True, return_counts=True,
                      axis=ax, equal_nan=equal_nan)
@@ -330,6 +335,7 @@ def bincount(x, /, weights=None, minlength=0):
     xd = _data(x)
     if wt is None:
         return np.bincount(xd, None if weights is None else _data(weights), minlength)
+    decided_by_values("bincount", "the values decide the bins and the length", x)
     ref = np.bincount(xd, wt.data, minlength)            # NumPy's checks and length
     out = index_add(ravel(wt), np.asarray(xd).ravel(), ref.shape)
     return out if out.dtype == ref.dtype else astype(out, ref.dtype)

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..core.errors import ChainruleError
 from ..core.primitive import Primitive, _dtype, _shape, astype, defjvp, defvjp
-from ..core.tensor import Tensor
+from ..core.tensor import Tensor, decided_by_values
 from .construction import _has_tensor, asarray, concatenate
 from .elementwise import multiply, sqrt
 from .elementwise import where as _where
@@ -157,6 +157,7 @@ def row_groups(xrows, vrows):
 
 def pick(x2, values):
     """Read ``values`` (B, k) out of the rows of ``x2`` (B, n): the minimum-norm selection."""
+    decided_by_values("quantile", "which entries are picked depends on the values", x2)
     B, n = _shape(x2)
     k = values.shape[1]
     groups = value_groups(_data(x2).ravel(), values.ravel(), np.repeat(np.arange(B), n),
@@ -179,6 +180,7 @@ def pick_sorted(x2, order, xs, pos):
 
 
 def _sorted_rows(xd):
+    decided_by_values("quantile", "which entries are picked depends on their order", xd)
     order = np.argsort(xd, axis=1, kind="stable")      # NaNs last, as np.sort puts them
     return order, np.take_along_axis(xd, order, axis=1)
 

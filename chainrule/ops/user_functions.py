@@ -22,7 +22,7 @@ import numpy as np
 
 from ..core.errors import ChainruleError
 from ..core.primitive import _dtype, _shape, astype, broadcast_to
-from ..core.tensor import Tensor
+from ..core.tensor import Tensor, decided_by_values
 from .construction import stack
 from .elementwise import where
 from .indexing import getitem, index_add
@@ -104,6 +104,8 @@ def piecewise(x, condlist, funclist, *args, **kw):
     if np.isscalar(condlist) or (not isinstance(condlist[0], (list, np.ndarray, Tensor))
                                  and x.ndim != 0):
         condlist = [condlist]
+    decided_by_values("piecewise", "the conditions decide which piece each entry takes",
+                      *condlist)
     condlist = np.asarray([_values(c) for c in condlist], dtype=bool)
     n, n2 = len(condlist), len(funclist)
     if n == n2 - 1:                              # the "otherwise" piece

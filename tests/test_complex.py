@@ -626,3 +626,73 @@ def test_rfft_irfft_round_trip_gradient_is_the_identity(norm):
 def test_irfft_ignores_the_imaginary_part_at_zero_and_nyquist():
     g = cr.grad(lambda z: cnp.sum(cnp.fft.irfft(z, 4) * np.arange(4.0)))(np.ones(3) + 0j)
     assert g[0].imag == 0 and g[2].imag == 0 and g[1].imag != 0
+
+
+_ONE_ARRAY = ["var", "std", "nanvar", "nanstd", "mean", "nanmean", "sum", "nansum", "prod",
+              "nanprod", "cumsum", "cumprod", "nancumsum", "cov", "corrcoef", "average", "ptp",
+              "trace", "diff", "gradient", "ediff1d", "trapezoid", "sort", "median", "nanmedian",
+              "round", "conj", "real", "imag", "angle", "abs", "square", "sqrt", "exp", "log",
+              "sin", "tanh", "reciprocal", "sign", "outer", "vdot", "inner", "linalg.norm",
+              "linalg.det", "linalg.inv", "linalg.slogdet", "linalg.pinv", "fft.fft",
+              "fft.ifft2", "polyval", "convolve", "correlate", "kron", "tril", "flip", "cross"]
+
+
+def _lookup(module, name):
+    for part in name.split("."):
+        module = getattr(module, part, None)
+    return module
+
+
+@pytest.mark.parametrize("name", _ONE_ARRAY)
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 2 ** 16), shape=st.sampled_from([(3,), (3, 3), (2, 3)]))
+def test_complex_tensors_get_numpys_values(name, seed, shape):
+    """A complex Tensor gets NumPy's value from every function (or a chainrule error): the
+    conjugations of var, cov, lstsq and the like included."""
+    r = np.random.default_rng(seed)
+    z = r.normal(size=shape) + 1j * r.normal(size=shape)
+    np_fn, cr_fn = _lookup(np, name), _lookup(cnp, name)
+    binary = name in ("outer", "vdot", "inner", "polyval", "convolve", "correlate", "kron",
+                      "cross")
+    args = (z.ravel(), z.ravel()[::-1] * 0.5) if binary else (z,)
+    if name == "cross":
+        args = (z.ravel()[:3], z.ravel()[::-1][:3])
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want = np_fn(*args)
+    except (ValueError, TypeError, IndexError, np.linalg.LinAlgError):
+        return                                           # not an input NumPy takes
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            got = cr_fn(*(cr.tensor(a) for a in args))
+    except cr.ChainruleError:
+        return                                           # refused, loudly
+    for g, w in zip(*(v if isinstance(v, tuple) else (v,) for v in (got, want))):
+        g = np.asarray(getattr(g, "data", g))
+        assert g.shape == np.shape(w), name
+        np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12, equal_nan=True, err_msg=name)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2 ** 16), m=st.integers(3, 6), n=st.integers(1, 2))
+def test_complex_lstsq_and_interp_values_and_refusals(seed, m, n):
+    r = np.random.default_rng(seed)
+    A = r.normal(size=(m, n)) + 1j * r.normal(size=(m, n))
+    b = r.normal(size=m) + 1j * r.normal(size=m)
+    x, res, _, _ = cnp.linalg.lstsq(A, cr.tensor(b))
+    xn, resn, _, _ = np.linalg.lstsq(A, b)
+    np.testing.assert_allclose(x.data, xn, rtol=1e-10)
+    np.testing.assert_allclose(res.data, resn, rtol=1e-10)         # |r|², real
+    assert res.dtype == resn.dtype
+    with pytest.raises(cr.ChainruleError, match="complex rectangular"):
+        cnp.linalg.lstsq(cr.tensor(A, requires_grad=True), b)
+    # interp is linear in fp, left and right: complex ones work in both modes
+    xp = np.sort(r.uniform(0, 3, m))
+    fp = b
+    xq = r.uniform(-1, 4, 5)
+    got = cnp.interp(xq, xp, cr.tensor(fp), left=cr.tensor(1j), right=2.0)
+    np.testing.assert_allclose(got.data, np.interp(xq, xp, fp, left=1j, right=2.0), rtol=1e-12)
+    cr.check_grad(lambda f: cnp.real(cnp.sum(cnp.interp(xq, xp, f) * (1 + 2j))), fp,
+                  modes=("fwd", "rev"))

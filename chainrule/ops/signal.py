@@ -298,11 +298,17 @@ def interp(x, xp, fp, left=None, right=None, period=None):
         raise ChainruleError("interp", message="the sample points xp are not differentiable",
                              expected="xp constant", actual="a Tensor that requires grad",
                              fix="pass xp.detach(), or differentiate with respect to x and fp")
+    if np.iscomplexobj(_data(xp)) or np.iscomplexobj(_data(x)):
+        raise ChainruleError("interp", message="x and xp must be real (as in NumPy)",
+                             expected="real x and xp; fp, left and right may be complex",
+                             actual="a complex x or xp", fix="interpolate at real points")
+    if any(v is not None and np.iscomplexobj(_data(v)) for v in (fp, left, right)):
+        # linear in fp, left and right: the real and the imaginary parts, each interpolated
+        from .complex import imag, real
+        part = (lambda f, v: None if v is None else f(_tensor(v)))
+        return interp(x, xp, part(real, fp), part(real, left), part(real, right), period) + \
+            1j * interp(x, xp, part(imag, fp), part(imag, left), part(imag, right), period)
     x, fp = (as_dtype(_tensor(v), np.float64) for v in (x, fp))
-    if fp.dtype.kind == "c" or np.iscomplexobj(_data(xp)):
-        raise ChainruleError("interp", message="complex values are not supported yet",
-                             expected="real fp", actual=f"dtype {fp.dtype}",
-                             fix="interpolate the real and imaginary parts separately")
     xp = np.asarray(_data(xp), dtype=np.float64)
     exact = np.interp(_data(x), xp, _data(fp), _data(left), _data(right), period)  # NumPy's checks
     if period is not None:

@@ -16,6 +16,7 @@ from ..core.errors import ChainruleLinAlgError, describe
 from ..core.primitive import Primitive, _shape, defjvp, defvjp_argnum
 from ..core.tensor import Tensor, needs_grad_now
 from .decompositions import _col, _row, inv, solve, svdvals
+from .complex import imag, real
 from .elementwise import square
 from .linalg import _T, matmul
 from .reductions import norm, sum
@@ -102,9 +103,19 @@ def lstsq(a, b, rcond=None):
             expected=f"a of full rank {min(m, n)}", actual=f"rank {rank} for {describe(a)}",
             fix="regularise (ridge: solve(aᵀa + λI, aᵀb)), drop dependent columns, or pass "
                 "a.detach() when only b needs a gradient")
+    if m != n and _active(a) and np.iscomplexobj(a.data if isinstance(a, Tensor) else a):
+        raise ChainruleLinAlgError(
+            "linalg.lstsq", message="no derivative rule yet with respect to a complex "
+                                    "rectangular a (its pseudo-inverse is not holomorphic)",
+            expected="a real or square a, or a complex a that needs no gradient",
+            actual=f"{describe(a)}", fix="for full column rank write the normal equations, "
+            "x = solve(conj(a).T @ a, conj(a).T @ b), or pass a.detach() when only b needs a "
+            "gradient")
     x = _lstsq(a, b, rcond=rcond)
     if np.size(res0):                          # full column rank and M > N
-        res = sum(square(b - matmul(a, x)), axis=0)
+        r = b - matmul(a, x)
+        res = sum(square(r) if r.dtype.kind != "c" else square(real(r)) + square(imag(r)),
+                  axis=0)                      # |r|², real, as NumPy's
         res = reshape(res, (1,)) if b.ndim == 1 else res
     else:
         res = res0

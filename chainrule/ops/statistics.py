@@ -19,8 +19,9 @@ import warnings
 import numpy as np
 
 from ..core.errors import ChainruleError
-from ..core.primitive import Primitive, _dtype, _shape, astype, defjvp, defvjp
+from ..core.primitive import Primitive, _dtype, _shape, astype, conj, defjvp, defvjp
 from ..core.tensor import Tensor, decided_by_values
+from .complex import real
 from .construction import _has_tensor, asarray, concatenate
 from .elementwise import multiply, sqrt
 from .elementwise import where as _where
@@ -560,7 +561,9 @@ def _nanvar(name, a, axis, dtype, ddof, keepdims, where, mean, correction):
     if dev.dtype != x.dtype:                     # NumPy subtracts into the array itself
         dev = astype(dev, x.dtype)
     dev = _where(m, 0.0, dev)
-    var = _sum(dev * dev, axis=axis, dtype=dtype, keepdims=kd)
+    # |dev|² (NumPy's nanvar: dev·conj(dev), real for complex input)
+    sq = dev * dev if dev.dtype.kind != "c" else real(dev * conj(dev))
+    var = _sum(sq, axis=axis, dtype=dtype, keepdims=kd)
     dof = (count if kd else count.reshape(np.shape(var.data))) - ddof
     bad = dof <= 0
     var = var / np.where(bad, 1, dof).astype(var.dtype)
@@ -728,7 +731,7 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
         warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=2)
         fact = 0.0
     X = X - reshape(avg, (-1, 1))
-    c = dot(X, transpose(X if w is None else X * w))
+    c = dot(X, conj(transpose(X if w is None else X * w)))      # (the conjugate transpose)
     c = c * (1.0 / fact if isinstance(fact, Tensor) else np.true_divide(1, fact))
     return reshape(c, tuple(s for s in c.shape if s != 1))
 
@@ -742,10 +745,14 @@ def corrcoef(x, y=None, rowvar=True, *, dtype=None):
     c = cov(x, y, rowvar, dtype=dtype)
     if not isinstance(c, Tensor) or c.ndim < 2:
         return c / c                     # NumPy: a single variable is perfectly correlated
-    sd = sqrt(diagonal(c))
+    d = diagonal(c)
+    sd = sqrt(real(d) if d.dtype.kind == "c" else d)
     c = c / reshape(sd, (-1, 1))
     c = c / reshape(sd, (1, -1))
-    return c + (np.clip(c.data, -1.0, 1.0) - c.data)
+    v = c.data                   # NumPy clips the real and imaginary parts to [-1, 1]
+    clipped = np.clip(v.real, -1.0, 1.0) + 1j * np.clip(v.imag, -1.0, 1.0) \
+        if v.dtype.kind == "c" else np.clip(v, -1.0, 1.0)
+    return c + (clipped.astype(v.dtype) - v)
 
 
 _ops.update(average=average, cov=cov, corrcoef=corrcoef)

@@ -266,3 +266,15 @@ def test_power_hessian_is_symmetric_and_matches_differences(x, y):
     assert h[0, 1] == pytest.approx(h[1, 0], rel=1e-12, abs=1e-12)
     assert h[0, 1] == pytest.approx(x ** (y - 1) * (1 + y * np.log(x)), rel=1e-10)
     cr.check_grad(lambda a, b: a ** b, np.array(x), np.array(y), order=2)
+
+
+@pytest.mark.parametrize("name", ["logaddexp", "logaddexp2"])
+@pytest.mark.parametrize("x, y, want", [(np.inf, 1.0, (1.0, 0.0)), (1.0, np.inf, (0.0, 1.0)),
+                                        (-np.inf, 1.0, (0.0, 1.0)), (np.inf, np.inf, (0.5, 0.5)),
+                                        (-np.inf, -np.inf, (0.5, 0.5)), (2.0, 2.0, (0.5, 0.5))])
+def test_logaddexp_shares_at_infinities_are_their_limits(name, x, y, want):
+    f = getattr(cnp, name)
+    g = cr.grad(lambda a, b: f(a, b), argnums=(0, 1))(x, y)
+    np.testing.assert_allclose([float(v) for v in g], want)
+    t = cr.jvp(lambda a, b: f(a, b), (np.float64(x), np.float64(y)), (1.0, 0.0))[1]
+    assert float(t) == want[0]

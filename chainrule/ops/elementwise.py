@@ -15,7 +15,7 @@ import numpy as np
 
 from ..core.batching import batch_elementwise
 from ..core.errors import ChainruleError, ChainruleTypeError
-from ..core.primitive import Primitive, defbatch, defjvp, defvjp
+from ..core.primitive import Primitive, _dtype, defbatch, defjvp, defvjp
 from ..core.tensor import Tensor
 
 PI = np.pi
@@ -132,10 +132,10 @@ BINARY = {
                                 lambda ans, x, y: _tie((y > x) | isnan(x), x == y, ans), ("[x>y]",) * 2),
     "fmin":      (np.fmin,      lambda ans, x, y: _tie((x < y) | isnan(y), x == y, ans),
                                 lambda ans, x, y: _tie((y < x) | isnan(x), x == y, ans), ("[x<y]",) * 2),
-    "logaddexp": (np.logaddexp, lambda ans, x, y: exp(x - ans),
-                                lambda ans, x, y: exp(y - ans),                 ("eˣ/(eˣ+eʸ)", "eʸ/(eˣ+eʸ)")),
-    "logaddexp2": (np.logaddexp2, lambda ans, x, y: exp2(x - ans),
-                                  lambda ans, x, y: exp2(y - ans),              ("2ˣ/(2ˣ+2ʸ)", "2ʸ/(2ˣ+2ʸ)")),
+    "logaddexp": (np.logaddexp, lambda ans, x, y: _share(exp, x, y, ans),
+                                lambda ans, x, y: _share(exp, y, x, ans),       ("eˣ/(eˣ+eʸ)", "eʸ/(eˣ+eʸ)")),
+    "logaddexp2": (np.logaddexp2, lambda ans, x, y: _share(exp2, x, y, ans),
+                                  lambda ans, x, y: _share(exp2, y, x, ans),    ("2ˣ/(2ˣ+2ʸ)", "2ʸ/(2ˣ+2ʸ)")),
     "arctan2":   (np.arctan2,   lambda ans, x, y: y / _safe(x * x + y * y == 0, x * x + y * y),
                                 lambda ans, x, y: -x / _safe(x * x + y * y == 0, x * x + y * y),
                                 ("x2/(x1²+x2²)", "-x1/(x1²+x2²)")),
@@ -152,6 +152,15 @@ BINARY = {
     "nextafter": (np.nextafter, lambda ans, x, y: 1.0,
                                 lambda ans, x, y: zeros_like(ans),              ("1", "0")),
 }
+
+
+def _share(base_exp, x, y, ans):
+    """x's share e^(x − ans) of logaddexp(x, y), kept finite where x or y is infinite: the
+    limit 1 (or 0) beside a finite value, and ½ when the two are equal, as at any tie."""
+    with np.errstate(invalid="ignore"):          # (inf − inf: NaN, replaced here)
+        d = where(x == ans, 0.0, x - ans)
+    half = np.asarray(0.5, dtype=_dtype(d))
+    return where(x == y, half, base_exp(d))
 
 
 def _tie(wins, ties, like):

@@ -152,7 +152,7 @@ def run(args):
         print(f"f({point}) = {fmt(value)}")
         for w, g in zip(wrt, grads):
             print(f"∂f/∂{w} = {fmt(g)}")
-        if all(np.ndim(g) == 0 for g in grads):
+        if len(grads) > 1 and all(np.ndim(g) == 0 for g in grads):
             print("gradient = (" + ", ".join(fmt(g) for g in grads) + ")")
     if problem:
         print(f"chainrule grad: not finite: {problem}", file=sys.stderr)

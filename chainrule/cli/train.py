@@ -221,7 +221,8 @@ def _train(args):
         procs += f" ({dist.blas_threads()} BLAS thread(s) each; set OMP_NUM_THREADS to choose)"
     if dist.is_main():
         print(f"{ds!r} -> {kind} ({sizes}); "
-              f"{opt_name} lr={lr:g} ({settings['schedule']}), {epochs} epochs, "
+              f"{opt_name} lr={lr:g} ({settings['schedule']}), "
+              f"{epochs} epoch{'s' if epochs != 1 else ''}, "
               f"batch {settings['batch_size']}, seed {settings['seed']}{procs}{resuming}",
               flush=True)
     title = f"{ds.name}: {kind}"

@@ -149,7 +149,10 @@ def check_features(X, names=None, source="data", row_base=0, row_word="row"):
                              f"got shape {X.shape}; flatten each sample, e.g. "
                              "X.reshape(len(X), -1)")
     if X.shape[0] == 0:
-        raise ChainruleError(source, message="the data has no rows")
+        raise ChainruleError(source, message="the data has no rows",
+                             expected="at least one sample (row)", actual=f"shape {X.shape}",
+                             fix="check the file or the filter that produced it; a CSV needs "
+                                 "rows below its header")
     X = X.astype(np.float64, copy=False)
     bad = ~np.isfinite(X)
     if bad.any():

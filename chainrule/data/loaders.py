@@ -231,8 +231,9 @@ def load_npz(path, x_key="X", y_key="y", task=None):
             for k in (x_key, y_key):
                 if k not in keys:
                     raise ChainruleError("load_npz", message=f"{path} has no array {k!r}; it "
-                                         f"holds {', '.join(keys) or 'nothing'} (choose with "
-                                         "x_key=/y_key=)")
+                                         f"holds {', '.join(keys) or 'nothing'} (in Python "
+                                         "choose others with load(..., x_key=, y_key=); the "
+                                         "command line reads arrays named X and y)")
             X, y = npz_array(z, x_key, path), npz_array(z, y_key, path)
     except ChainruleError:
         raise

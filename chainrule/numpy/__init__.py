@@ -41,6 +41,8 @@ def astype(x, dtype, /, *, copy=True, device=None):
     Tensor (copy=False only saves a copy for plain arrays)."""
     if device not in (None, "cpu"):
         raise ValueError(f"astype: device must be None or 'cpu', not {device!r}")
+    if getattr(x, "_chainrule_traced", False):   # a value chainrule.compile is recording
+        return _astype(x, _np.dtype(dtype))
     if not isinstance(x, _Tensor):
         return _np.asarray(x).astype(dtype, copy=copy)
     return _astype(x, _np.dtype(dtype))

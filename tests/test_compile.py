@@ -718,3 +718,16 @@ def test_value_dependent_work_is_refused_or_right_never_frozen(name, seed, n):
             return                               # refused, loudly: eager mode is the answer
         got, want = (np.asarray(getattr(v, "data", v)) for v in (got, want))
         assert got.shape == want.shape and np.allclose(got, want, equal_nan=True), (got, want)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_nan_and_inf_outputs_agree_with_eager_in_the_checks(backend):
+    """The checks compare NaN with NaN and inf with inf as equal (a NaN sets no scale)."""
+    f = lambda x: cnp.maximum(x * 2.0, x - 1.0) + F.relu(x) * 3.0 + cnp.log(cnp.abs(x))  # noqa
+    x = np.array([np.nan, -1.0, 2.0, 0.0, np.inf])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fast = cr.compile(f, backend=backend)
+        for _ in range(3):
+            with np.errstate(all="ignore"):
+                np.testing.assert_array_equal(fast(x), f(x))

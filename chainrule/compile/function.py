@@ -269,12 +269,13 @@ def _tolerance(dtype):
 def _close(a, b):
     if a.dtype.kind not in "fc":
         return np.array_equal(a, b)
-    scale = float(np.max(np.abs(a), initial=0.0)) if a.size else 0.0
+    finite = np.abs(a[np.isfinite(a)])          # (NaN and inf entries set no scale)
+    scale = float(finite.max()) if finite.size else 0.0
     tol = _tolerance(a.dtype) * max(scale, 1e-30)
     with np.errstate(invalid="ignore"):
         d = np.abs(a.astype(np.complex128 if a.dtype.kind == "c" else np.float64) - b)
-    same_nan = np.isnan(a) == np.isnan(b)
-    return bool(np.all(same_nan) and np.all((d <= tol) | np.isnan(a)))
+        same = (a == b) | (np.isnan(a) & np.isnan(b)) | (d <= tol)     # infinities: equal
+    return bool(np.all(same))
 
 
 def _gap(a, b):

@@ -536,6 +536,19 @@ def _take(v, i):
     return getitem(v, i)
 
 
+def _batch_size(vals, bdims):
+    """The batch size, from the first batched value (batched values may sit inside lists:
+    ``block([[a, b]])``, ``select(conditions, choices)``)."""
+    for v, d in zip(vals, bdims):
+        if d == 0 and type(d) is int:
+            return _shape(v)[0]
+        if type(d) is tuple:
+            n = _batch_size(v, d)
+            if n is not None:
+                return n
+    return None
+
+
 def _example(v, d, i):
     if d is None:
         return v
@@ -588,7 +601,7 @@ def numpy_function(func, args, kwargs):
         raise ChainruleTypeError(name, message="a batched value was passed by keyword inside "
                                  "vmap", fix="pass it positionally")
     vals, bdims = zip(*[_reveal(a, level) for a in args]) if args else ((), ())
-    n = next(_shape(v)[0] for v, d in zip(vals, bdims) if d == 0)
+    n = _batch_size(vals, bdims)
     out = loop(func, bdims, n, list(vals), kwargs, name=name)
     return _wrap1(level, out)
 
@@ -603,7 +616,7 @@ def function_loop(fn, args, kwargs):
         raise ChainruleTypeError(fn.__name__, message="a batched value was passed by keyword "
                                  "inside vmap", fix="pass it positionally")
     vals, bdims = zip(*[_reveal(a, level) for a in args]) if args else ((), ())
-    n = next(_shape(v)[0] for v, d in zip(vals, bdims) if d == 0)
+    n = _batch_size(vals, bdims)
     out = loop(fn, bdims, n, list(vals), kwargs, name=f"{fn.__module__.rsplit('.', 1)[-1]}."
                                                      f"{fn.__name__}")
     return _wrap1(level, out)

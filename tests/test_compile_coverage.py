@@ -78,3 +78,44 @@ def test_compiled_equals_eager_on_new_inputs_or_refuses(name, data):
             for g, w in zip(_leaves(got), _leaves(want)):
                 np.testing.assert_allclose(_arr(g), _arr(w), rtol=1e-7, atol=1e-9,
                                            equal_nan=True, err_msg=name)
+
+
+@pytest.mark.parametrize("name", sorted(CASES), ids=sorted(CASES))
+@settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_compiled_forward_mode_equals_eager_on_new_inputs_or_refuses(name, data):
+    builders = CASES[name]
+    f, args = builders[data.draw(st.integers(0, len(builders) - 1))](data.draw)
+    if not all(isinstance(a, np.ndarray) and a.dtype.kind in "fc" for a in args):
+        return
+    rng = np.random.default_rng(2)
+    tangents = tuple(rng.normal(size=a.shape).astype(a.dtype) for a in args)
+
+    def push(*a):
+        return cr.jvp(_scalar(f), a, tangents)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            push(*args)
+        except Exception:                                 # noqa: BLE001 - not valid inputs
+            return
+        fast = cr.compile(push)
+        try:
+            fast(*args)
+            fast(*args)
+        except cr.ChainruleError:
+            return
+        for _ in range(2):
+            new = [a + 0.3 * rng.normal(size=a.shape) * max(np.abs(a).max(initial=0.0), 1.0)
+                   for a in args]
+            try:
+                want = push(*new)
+            except Exception:                             # noqa: BLE001
+                continue
+            try:
+                got = fast(*new)
+            except cr.ChainruleError:
+                return
+            for g, w in zip(_leaves(got), _leaves(want)):
+                np.testing.assert_allclose(_arr(g), _arr(w), rtol=1e-7, atol=1e-9,
+                                           equal_nan=True, err_msg=f"{name} (jvp)")

@@ -57,12 +57,30 @@ class BCEWithLogitsLoss(Loss):
     function = "binary_cross_entropy_with_logits"
 
 
-class CrossEntropyLoss(Loss):
+class _ClassScores(Loss):
+    """Scores (N, C) or (C,).  Beyond two dimensions PyTorch's loss classes take the classes
+    on axis 1 (N, C, d1, ...) and chainrule.functional on the last axis: a shape that fits
+    both would give another number without a word, so these PyTorch-named classes refuse it."""
+
+    def forward(self, pred, target):
+        ndim = len(pred.shape) if hasattr(pred, "shape") else cnp.ndim(pred)
+        if ndim > 2:
+            raise ChainruleError(
+                type(self).__name__, message="scores with more than two dimensions are "
+                "ambiguous: PyTorch's classes lie on axis 1, chainrule.functional's on the last",
+                expected="scores (N, C) or (C,)", actual=f"shape {tuple(pred.shape)}",
+                fix=f"call chainrule.functional.{self.function}(scores, target) with the "
+                    "classes on the last axis (cnp.moveaxis(scores, 1, -1) turns PyTorch's "
+                    "layout into it), or reshape to (N·d, C)")
+        return super().forward(pred, target)
+
+
+class CrossEntropyLoss(_ClassScores):
     """Softmax + negative log-likelihood on logits (N, C); integer labels (N,) or one-hot (N, C)."""
     function = "cross_entropy"
 
 
-class NLLLoss(Loss):
+class NLLLoss(_ClassScores):
     """Negative log-likelihood on log-probabilities (e.g. after LogSoftmax)."""
     function = "nll_loss"
 

@@ -341,3 +341,30 @@ def test_schedulers_and_clipping_match_torch():
     assert n1 == pytest.approx(float(n2))
     for w, t in zip(ws, ts_):
         np.testing.assert_allclose(w.grad, t.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, 0.5, math.inf, -math.inf, 0.0])
+@pytest.mark.parametrize("seed", range(4))
+def test_clip_grad_norm_matches_torch_for_every_norm_type(norm_type, seed):
+    """torch's definition: the norm of the per-gradient norms (max for inf, min for −inf, a
+    count of nonzero entries for 0), then a scale of at most 1; a NaN norm spreads NaN."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(seed)
+    grads = [rng.normal(size=3) * 3, rng.normal(size=(2, 2)) * 0.1, np.zeros(2)]
+    grads[0][seed % 3] = 0.0
+    mine = [cr.tensor(np.zeros_like(g), requires_grad=True) for g in grads]
+    theirs = [torch.zeros(g.shape, dtype=torch.float64, requires_grad=True) for g in grads]
+    for p, t, g in zip(mine, theirs, grads):
+        p.grad, t.grad = g.copy(), torch.tensor(g)
+    got = optim.clip_grad_norm_(mine, 1.0, norm_type=norm_type)
+    want = float(torch.nn.utils.clip_grad_norm_(theirs, 1.0, norm_type=norm_type))
+    assert got == pytest.approx(want, rel=1e-12)
+    for p, t in zip(mine, theirs):
+        np.testing.assert_allclose(p.grad, t.grad.numpy(), rtol=1e-12)
+
+
+def test_clip_grad_norm_of_a_nan_gradient_makes_every_gradient_nan_as_torch():
+    p = cr.tensor([0.0, 0.0], requires_grad=True)
+    p.grad = np.array([np.nan, 1.0])
+    assert math.isnan(optim.clip_grad_norm_([p], 1.0))
+    assert np.isnan(p.grad).all()

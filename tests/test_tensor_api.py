@@ -239,3 +239,33 @@ def test_in_place_into_values_a_graph_saved_is_a_clear_error():
     y.backward()
     c += 1                             # the graph is gone: c is free again
     np.testing.assert_array_equal(c.data, [2.0, 2.0])
+
+
+def test_in_place_inside_the_graph_keeps_retain_grad_shape_and_dtype():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2
+    h.retain_grad()
+    h += 1
+    cnp.sum(h ** 2).backward()
+    np.testing.assert_allclose(h.grad, [6.0, 10.0])          # as torch: d/dh of the new h
+    np.testing.assert_allclose(x.grad, [12.0, 20.0])
+    c = cr.tensor(np.zeros(2))
+    with pytest.raises(ValueError, match="non-broadcastable output"):
+        c += cr.tensor(np.ones((2, 2)), requires_grad=True)    # NumPy: the shape cannot change
+    c32 = cr.tensor(np.ones(2, np.float32))
+    c32 *= cr.tensor(np.ones(2), requires_grad=True)
+    assert c32.dtype == np.float32 and c32.requires_grad       # the dtype neither
+    i = cr.tensor(np.arange(2))
+    with pytest.raises(TypeError, match="same_kind"):
+        i += cr.tensor(np.ones(2), requires_grad=True)
+
+
+@pytest.mark.parametrize("loss", ["CrossEntropyLoss", "NLLLoss"])
+def test_pytorch_named_class_losses_refuse_ambiguous_class_axes(loss):
+    from chainrule import losses
+    z = cr.tensor(np.random.default_rng(0).normal(size=(2, 3, 3)))
+    y = np.random.default_rng(1).integers(0, 3, (2, 3))
+    with pytest.raises(cr.ChainruleError, match="axis 1"):
+        getattr(losses, loss)()(z, y)
+    f = getattr(cr.functional, "cross_entropy" if loss == "CrossEntropyLoss" else "nll_loss")
+    f(z, y)                                                    # the functional form: last axis

@@ -409,7 +409,20 @@ def _in_place(dunder, name, out_of_place):
                     fix="call backward() (or drop the results that use it) first, or update "
                         "a copy: t = t.copy()") from None
             return self
-        return out_of_place(self, other)
+        new = out_of_place(self, other)
+        if isinstance(new, Tensor) and type(self) is Tensor:
+            if new.shape != self.shape:         # as NumPy and PyTorch: the shape cannot change
+                raise ValueError(f"non-broadcastable output operand with shape {self.shape} "
+                                 f"doesn't match the broadcast shape {new.shape}")
+            if new.dtype != self.dtype:         # nor the dtype (NumPy's same-kind cast)
+                if not np.can_cast(new.dtype, self.dtype, "same_kind"):
+                    raise TypeError(f"Cannot cast {name} output from {new.dtype} to "
+                                    f"{self.dtype} with casting rule 'same_kind'")
+                from .. import numpy as cnp
+                new = cnp.astype(new, self.dtype)
+            if self._retain:                    # the name keeps asking for its gradient
+                new.retain_grad()
+        return new
     method.__name__ = f"__i{dunder}__"
     return method
 

@@ -37,20 +37,31 @@ def clip_grad_norm_(params, max_norm, norm_type=2.0, error_if_nonfinite=False):
     if not grads:
         return 0.0
     norm_type = float(norm_type)
-    if math.isinf(norm_type):
-        total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
-    else:
-        total = float(sum(float(np.sum(np.abs(g) ** norm_type)) for g in grads)) ** (1 / norm_type)
+    # torch's definition: the norm of the per-gradient norms (for p-norms, ±inf and 0 alike)
+    total = _vector_norm([_vector_norm(g, norm_type) for g in grads], norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise ChainruleError("clip_grad_norm_", message="the gradient norm is not finite",
                              expected="finite gradients", actual=f"total norm {total}",
                              fix="lower the learning rate, or look for log(0) / division by 0 "
                                  "in the loss (chainrule.explain can trace where it appears)")
     coef = max_norm / (total + 1e-6)
-    if coef < 1.0:
+    if not coef >= 1.0:                 # (a NaN norm makes every gradient NaN, as in torch)
         for g in grads:
             g *= coef
     return total
+
+
+def _vector_norm(v, order):
+    """``torch.linalg.vector_norm`` of the entries of ``v``: p-norms, max (inf), min (−inf)
+    and the count of nonzero entries (0)."""
+    a = np.abs(np.asarray(v, dtype=np.result_type(np.asarray(v).dtype, np.float64)).ravel())
+    if order == math.inf:
+        return float(a.max(initial=0.0))
+    if order == -math.inf:
+        return float(a.min()) if a.size else math.inf
+    if order == 0:
+        return float(np.count_nonzero(a))
+    return float(np.sum(a ** order)) ** (1.0 / order)
 
 
 def clip_grad_value_(params, clip_value):

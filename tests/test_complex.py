@@ -57,7 +57,8 @@ def test_descending_along_grad_lowers_a_real_loss():
 # functions of a complex z (and a complex constant w) written once for chainrule, torch and
 # jax.numpy, whose names agree: a real loss of each rule family
 def _herm(L, z):
-    return (z + L.conj(z).T) / 2 + 4 * L.eye(z.shape[0])
+    """A Hermitian positive definite matrix from z, for any z (z·zᴴ is semi-definite)."""
+    return z @ L.conj(z).T / z.shape[0] + L.eye(z.shape[0])
 
 
 LOSSES = {

@@ -269,3 +269,49 @@ def test_pytorch_named_class_losses_refuse_ambiguous_class_axes(loss):
         getattr(losses, loss)()(z, y)
     f = getattr(cr.functional, "cross_entropy" if loss == "CrossEntropyLoss" else "nll_loss")
     f(z, y)                                                    # the functional form: last axis
+
+
+def test_setitem_on_a_leaf_under_no_grad_writes_as_pytorch():
+    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with pytest.raises(TypeError, match="in-place"):
+        x[0] = 5.0                                      # recording: refused
+    with cr.no_grad():
+        x[0] = 7.0
+        x[1:] += 5.0
+    assert x.requires_grad and x._op is None
+    np.testing.assert_array_equal(x.data, [7.0, 7.0, 8.0])
+    big = cr.tensor(np.ones(3000), requires_grad=True)
+    y = cnp.sum(big * big)                              # saves big for its backward pass
+    with cr.no_grad():
+        big[0] = 2.0
+    with pytest.raises(cr.ChainruleError, match="modified in place"):
+        y.backward()                                    # it would use the new value
+    cnp.sum(big * big).backward()
+    assert big.grad[0] == 4.0
+
+
+@settings(max_examples=20, deadline=None)
+@given(op=st.sampled_from(["-=", "+=", "*=", "/=", "setitem"]), retain=st.booleans())
+def test_a_leaf_written_in_place_after_its_graph_was_recorded_is_caught(op, retain):
+    """As PyTorch's version counters: an in-place write (under no_grad) into a leaf that a
+    live graph saved makes that graph's backward() raise instead of using the new values;
+    the usual order (forward, backward, update) is untouched."""
+    def write(w):
+        with cr.no_grad():
+            if op == "setitem":
+                w[0] = 3.0
+            else:
+                getattr(w, _IN_PLACE[op][0])(0.5)
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    loss = cnp.sum(w * w)
+    if retain:
+        loss.backward(retain_graph=True)
+    write(w)
+    with pytest.raises(cr.ChainruleError, match="modified in place"):
+        loss.backward()
+    with pytest.raises(cr.ChainruleError, match="modified in place"):
+        cr.autograd.grad(cnp.sum(w * w) * 0 + loss, [w])
+    before = np.array([2.0, 4.0]) if retain else 0.0     # the first backward's, accumulated
+    again = cnp.sum(w * w)                          # a graph recorded after the write: fine
+    again.backward()
+    np.testing.assert_allclose(w.grad, before + 2 * w.data)

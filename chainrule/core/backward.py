@@ -18,6 +18,7 @@ from .hooks import registry as _tensor_hooks
 from .hooks import run_hooks
 from .primitive import Primitive, _dtype, conj, fit_grad
 from .tensor import Tensor, has_open_level
+from .tensor import modified_in_place as _modified
 
 # Observers of the backward pass (explain.trace, explain.kinks, anomaly mode) are called as
 # hook(node, upstream_gradient, [(input, gradient_sent), ...]); each thread has its own list.
@@ -214,6 +215,8 @@ def run_backward(out, seed, create_graph=False, free=False, inputs=None, retaine
     """
     stop = None if inputs is None else set(inputs)
     order = toposort(out, None if through else stop)
+    if _modified:
+        _check_unmodified(order)
     if freed is not None:
         freed.extend(t for t in order if t._op is FREED)
     if type(out) is list:
@@ -265,6 +268,24 @@ def run_backward(out, seed, create_graph=False, free=False, inputs=None, retaine
         if free:
             _free(t)
     return results
+
+
+def _check_unmodified(order):
+    """Refuse a graph one of whose saved leaves was written in place after it was recorded:
+    its rules would compute with the new values (PyTorch's version-counter error)."""
+    for t in order:
+        if t._parents:
+            for _, a in t._parents:
+                when = _modified.get(id(a))
+                if when is not None and when > t._seq:
+                    raise ChainruleRuntimeError(
+                        "backward", message="a Tensor this graph needs was modified in place "
+                                            "after the graph used it",
+                        expected="the values the forward pass saw",
+                        actual=f"{describe(a.data)} written in place after {t._op.name} "
+                               "recorded it",
+                        fix="call backward() before updating it (forward, backward, then the "
+                            "optimizer step), or run the forward pass again")
 
 
 def _retain(t, g, retained):

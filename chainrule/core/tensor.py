@@ -10,6 +10,8 @@ one per active ``jvp`` level.
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from . import state
@@ -283,6 +285,21 @@ def _refuse_conversion(t, op):
             f"(or t.data); for a Python number use t.item()")
 
 
+# Leaves that require grad written in place (under no_grad), by id: when.  A graph recorded
+# before such a write saved the old values; backward() compares (backward._check_unmodified),
+# as PyTorch's version counters do.  An entry goes with its Tensor.
+modified_in_place = {}
+
+
+def _note_in_place(t):
+    if t.requires_grad:
+        from .primitive import _next_seq
+        key = id(t)
+        if key not in modified_in_place:
+            weakref.finalize(t, modified_in_place.pop, key, None)
+        modified_in_place[key] = _next_seq()
+
+
 def decided_by_values(op, why, *xs):
     """Mark a step where chainrule's own code reads values to decide a result's shape or which
     entries it takes (``why``).  In eager mode that is exact, call by call; a compiled program
@@ -398,6 +415,7 @@ def _in_place(dunder, name, out_of_place):
             value = other.data if isinstance(other, Tensor) else other
             try:
                 ufunc(self.data, value, out=self.data)
+                _note_in_place(self)
             except ValueError as e:
                 if self.data.flags.writeable:
                     raise
@@ -459,7 +477,11 @@ def _plain_index(index):
 
 def __setitem__(self, index, value):
     from .errors import ChainruleTypeError
-    if is_active(self) or is_active(value):
+    recording = state.grad_enabled.get()
+
+    def blocks(t):            # under no_grad a leaf may be written, as in PyTorch (no tangent)
+        return isinstance(t, Tensor) and (t._fw is not None or (t.requires_grad and recording))
+    if blocks(self) or blocks(value):
         which = "its value" if is_active(value) and not is_active(self) else "the Tensor"
         raise ChainruleTypeError(
             "Tensor.__setitem__", message="in-place assignment would corrupt recorded gradients",
@@ -469,6 +491,7 @@ def __setitem__(self, index, value):
                 "cnp.concatenate([...]); assign into t.data under no_grad() for parameter updates")
     try:
         self.data[_plain_index(index)] = value.data if isinstance(value, Tensor) else value
+        _note_in_place(self)
     except ValueError as e:
         if self.data.flags.writeable or isinstance(e, ChainruleError):
             raise

@@ -9,56 +9,29 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import chainrule as cr
-import chainrule.numpy as cnp
 
 import coverage_cases  # tests/coverage_cases (tests/ is on sys.path)
+from coverage_cases._sweep import float_case, leaves, scalar, values
 
 CASES = coverage_cases.load()
 
 
-def _leaves(o):
-    if isinstance(o, (tuple, list)):
-        for x in o:
-            yield from _leaves(x)
-    elif isinstance(o, dict):
-        for x in o.values():
-            yield from _leaves(x)
-    else:
-        yield o
-
-
-def _arr(v):
-    return np.asarray(getattr(v, "data", v))
-
-
-def _scalar(f):
-    def g(*a):
-        total = 0.0
-        for k, v in enumerate(_leaves(f(*a))):
-            if _arr(v).dtype.kind in "fc":
-                v = cnp.real(v) if np.iscomplexobj(_arr(v)) else v
-                total = total + cnp.sum(v * (1.0 + 0.1 * k))
-        return total
-    return g
-
-
-@pytest.mark.parametrize("name", sorted(CASES), ids=sorted(CASES))
-@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
-@given(data=st.data())
-def test_compiled_equals_eager_on_new_inputs_or_refuses(name, data):
-    builders = CASES[name]
-    f, args = builders[data.draw(st.integers(0, len(builders) - 1))](data.draw)
-    if not all(isinstance(a, np.ndarray) and a.dtype.kind in "fc" for a in args):
+def _against_eager(name, data, make, what):
+    """Compile ``make(f, args)`` (a function of the arguments), trace it, then compare it with
+    eager mode on new inputs: equal, or a chainrule error."""
+    drawn = float_case(CASES[name], data)
+    if drawn is None:
         return
-    vg = cr.value_and_grad(_scalar(f), argnums=tuple(range(len(args))))
+    f, args = drawn
+    fn = make(f, args)
     rng = np.random.default_rng(1)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         try:
-            vg(*args)
+            fn(*args)
         except Exception:                                 # noqa: BLE001 - not valid inputs
             return
-        fast = cr.compile(vg)
+        fast = cr.compile(fn)
         try:
             fast(*args)
             fast(*args)
@@ -68,54 +41,32 @@ def test_compiled_equals_eager_on_new_inputs_or_refuses(name, data):
             new = [a + 0.3 * rng.normal(size=a.shape) * max(np.abs(a).max(initial=0.0), 1.0)
                    for a in args]
             try:
-                want = vg(*new)
+                want = fn(*new)
             except Exception:                             # noqa: BLE001 - not valid inputs
                 continue
             try:
                 got = fast(*new)
             except cr.ChainruleError:
                 return
-            for g, w in zip(_leaves(got), _leaves(want)):
-                np.testing.assert_allclose(_arr(g), _arr(w), rtol=1e-7, atol=1e-9,
-                                           equal_nan=True, err_msg=name)
+            for g, w in zip(leaves(got), leaves(want)):
+                np.testing.assert_allclose(values(g), values(w), rtol=1e-7, atol=1e-9,
+                                           equal_nan=True, err_msg=f"{name} ({what})")
+
+
+@pytest.mark.parametrize("name", sorted(CASES), ids=sorted(CASES))
+@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_compiled_equals_eager_on_new_inputs_or_refuses(name, data):
+    _against_eager(name, data, lambda f, args: cr.value_and_grad(
+        scalar(f, weighted=True), argnums=tuple(range(len(args)))), "value_and_grad")
 
 
 @pytest.mark.parametrize("name", sorted(CASES), ids=sorted(CASES))
 @settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_compiled_forward_mode_equals_eager_on_new_inputs_or_refuses(name, data):
-    builders = CASES[name]
-    f, args = builders[data.draw(st.integers(0, len(builders) - 1))](data.draw)
-    if not all(isinstance(a, np.ndarray) and a.dtype.kind in "fc" for a in args):
-        return
-    rng = np.random.default_rng(2)
-    tangents = tuple(rng.normal(size=a.shape).astype(a.dtype) for a in args)
-
-    def push(*a):
-        return cr.jvp(_scalar(f), a, tangents)
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        try:
-            push(*args)
-        except Exception:                                 # noqa: BLE001 - not valid inputs
-            return
-        fast = cr.compile(push)
-        try:
-            fast(*args)
-            fast(*args)
-        except cr.ChainruleError:
-            return
-        for _ in range(2):
-            new = [a + 0.3 * rng.normal(size=a.shape) * max(np.abs(a).max(initial=0.0), 1.0)
-                   for a in args]
-            try:
-                want = push(*new)
-            except Exception:                             # noqa: BLE001
-                continue
-            try:
-                got = fast(*new)
-            except cr.ChainruleError:
-                return
-            for g, w in zip(_leaves(got), _leaves(want)):
-                np.testing.assert_allclose(_arr(g), _arr(w), rtol=1e-7, atol=1e-9,
-                                           equal_nan=True, err_msg=f"{name} (jvp)")
+    def make(f, args):
+        rng = np.random.default_rng(2)
+        tangents = tuple(rng.normal(size=a.shape).astype(a.dtype) for a in args)
+        return lambda *a: cr.jvp(scalar(f, weighted=True), a, tangents)
+    _against_eager(name, data, make, "jvp")

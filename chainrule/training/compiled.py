@@ -42,13 +42,8 @@ def known_pure(model, loss_fn):
     nothing in them draws random numbers (dropout with p > 0)."""
     if type(loss_fn) not in PURE_LOSSES or not hasattr(model, "modules"):
         return False
-    for m in model.modules():
-        if isinstance(m, nn.Dropout) and type(m) is nn.Dropout:
-            if m.p > 0:
-                return False
-        elif type(m) not in PURE_MODULES:
-            return False
-    return True
+    return all(m.p == 0 if type(m) is nn.Dropout else type(m) in PURE_MODULES
+               for m in model.modules())
 
 
 class CompiledStep:

@@ -50,7 +50,8 @@ def parse(argv):
                    help="write the results into PATH (default docs/benchmarks.md)")
     p.add_argument("--json", default=None, metavar="PATH", help="also dump the raw results")
     p.add_argument("--baseline", default=None, metavar="REV",
-                   help="also time chainrule as of git revision REV (a row 'chainrule@REV'), "
+                   help="also time chainrule as of git revision REV (rows 'chainrule@REV' and, "
+                        "with chainrule-compiled, 'chainrule-compiled@REV'), "
                         "interleaved with today's, for before/after ratios from one run")
     p.add_argument("--anomaly", action="store_true",
                    help="also time chainrule with CHAINRULE_DETECT_ANOMALY=1 (a row "
@@ -74,10 +75,12 @@ class Worker:
 
     def __init__(self, framework, workload, mode, threads, ref_path, log_dir):
         env = dict(os.environ)
-        path = ROOT
+        path, cwd = ROOT, ROOT
         framework, _, rev = framework.partition("@")
-        if rev:             # an older chainrule, unpacked by baseline(), shadows this checkout's
-            path = os.path.join(log_dir, "baseline") + os.pathsep + ROOT
+        if rev:             # an older chainrule, unpacked by baseline(), shadows this checkout's:
+            # run from its folder, since `python -m` puts the working folder first on sys.path
+            cwd = os.path.join(log_dir, "baseline")
+            path = cwd + os.pathsep + ROOT
         framework, _, variant = framework.partition("+")
         if variant == "anomaly":
             env["CHAINRULE_DETECT_ANOMALY"] = "1"
@@ -89,8 +92,9 @@ class Worker:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bench.worker", "--framework", framework, "--workload",
              workload, "--mode", mode, "--threads", str(threads), "--ref", ref_path],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True, cwd=ROOT,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True, cwd=cwd,
             env=env)
+        self.expect_from = cwd if cwd != ROOT else None   # (checked when it is ready)
         self.lines = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
 
@@ -141,6 +145,13 @@ def run_workload(name, frameworks, args, tmp):
     for f, w in workers.items():
         msg = w.receive()
         results[f] = {k: v for k, v in msg.items() if k != "event"}
+        source = msg.get("chainrule_from")
+        if msg["event"] == "ready" and w.expect_from and source and \
+                not source.startswith(w.expect_from + os.sep):
+            results[f].update(status="error", reason=f"imported chainrule from {source}, not "
+                                                     f"the baseline in {w.expect_from}")
+            w.close()
+            continue
         if msg["event"] == "ready":
             results[f]["samples"] = []
             live.append(f)
@@ -213,7 +224,12 @@ def main(argv=None):
         if args.anomaly:
             frameworks.insert(after, "chainrule+anomaly")
         if args.baseline:
-            frameworks.insert(after, f"chainrule@{baseline(args.baseline, tmp)}")
+            short = baseline(args.baseline, tmp)
+            if "chainrule-compiled" in frameworks:     # the compiler's own before/after row
+                frameworks.insert(frameworks.index("chainrule-compiled") + 1,
+                                  f"chainrule-compiled@{short}")
+            if "chainrule" in frameworks or "chainrule-compiled" not in frameworks:
+                frameworks.insert(after, f"chainrule@{short}")
         for name in names:
             print(f"[{time.time() - started:6.1f}s] {name}: {W.SPECS[name]['title']} "
                   f"({W.SPECS[name]['dtype']}, {args.mode})", file=sys.stderr, flush=True)

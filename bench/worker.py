@@ -154,6 +154,8 @@ def main(argv=None):
     info = {"version": fw.version(), "max_rel_err": worst,
             "blas": threadpool_info() if threadpool_info else None}
     info.update(getattr(fw, "notes", dict)())      # e.g. a compiler's compile time
+    if "chainrule" in sys.modules:                  # (which checkout: a baseline row must say)
+        info["chainrule_from"] = os.path.dirname(os.path.abspath(sys.modules["chainrule"].__file__))
     if bad:
         send(event="done", status="mismatch", reason="; ".join(bad), **info)
         return 3

@@ -168,3 +168,26 @@ def test_missing_peer_is_skipped():
                           env=_env(), timeout=120)
     msg = json.loads(proc.stdout.split("BENCH ", 1)[1])
     assert proc.returncode == 0 and msg["status"] == "skipped" and "mygrad" in msg["reason"]
+
+
+@pytest.mark.skipif(subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"],
+                                   capture_output=True).returncode != 0,
+                    reason="not a git checkout")
+def test_baseline_rows_run_the_baseline_code(tmp_path):
+    """A chainrule@REV row imports the unpacked revision, not this checkout (`python -m` puts
+    the working folder first on sys.path, so a worker started in the checkout shadowed it)."""
+    js = tmp_path / "out.json"
+    proc = subprocess.run([sys.executable, "-m", "bench", "--tiny", "--workloads", "W2",
+                           "--frameworks", "chainrule,chainrule-compiled", "--baseline", "HEAD",
+                           "--json", str(js)],
+                          capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    res = json.loads(js.read_text())["results"]["W2"]
+    rows = {f: r for f, r in res.items() if "@" in f}
+    assert sorted(f.split("@")[0] for f in rows) == ["chainrule", "chainrule-compiled"]
+    here = os.path.join(ROOT, "chainrule")
+    for f, r in rows.items():
+        assert r["status"] == "ok", (f, r)
+        assert r["chainrule_from"] != here and r["chainrule_from"].endswith(
+            os.path.join("baseline", "chainrule")), r["chainrule_from"]
+    assert res["chainrule"]["chainrule_from"] == here

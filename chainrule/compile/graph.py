@@ -139,16 +139,25 @@ class Graph:
             for i in self.order:
                 node = self.nodes[i]
                 if node.op is not op_b or not self.args[i] or \
-                        not isinstance(self.args[i][0], Ref) or len(self.args[i]) > 1:
+                        not isinstance(self.args[i][0], Ref):
                     continue
                 a = first.get((op_a, self.find(self.args[i][0].i)))
                 if a is None or a in self.pairs or self.kwargs[a] or \
-                        set(self.kwargs[i]) - {"axis"}:
+                        set(self.kwargs[i]) - {"axis"} or \
+                        (len(self.args[i]) > 1 and not self._same_args(a, i)):
                     continue
                 self.pairs[a] = (i, fn)
                 self.order.remove(i)
                 self.order.insert(self.order.index(a) + 1, i)
                 break
+
+    def _same_args(self, a, b):
+        """Whether nodes a and b take the same arguments (the same values, or the same constants)."""
+        def key(v):
+            if isinstance(v, Ref):
+                return "ref", self.find(v.i)
+            return ("const", v.j) if isinstance(v, Const) else ("value", id(v))
+        return [key(v) for v in self.args[a]] == [key(v) for v in self.args[b]]
 
     def simplify(self):
         for i, node in enumerate(self.nodes):
@@ -301,12 +310,13 @@ class Graph:
             last[r] = end
         roots = {}
         fresh = {}
+        second = {b for b, _ in self.pairs.values()}
         for i in order:
             node = self.nodes[i]
             kind = L.kind(node.op) if node.kind == "call" else None
             done = lowered.get(i) is not None
-            if node.kind in ("draw", "kernel_out"):
-                fresh[i], roots[i] = True, {i}
+            if node.kind in ("draw", "kernel_out") or i in self.pairs or i in second:
+                fresh[i], roots[i] = True, {i}        # (a FUSE function returns new arrays)
             elif node.kind == "input":
                 fresh[i], roots[i] = False, {"input"}
             elif done and (kind in ("ufunc", "new") or node.op is L.SUM_TO):
@@ -367,13 +377,12 @@ class Graph:
         node = self.nodes[i]
         if node.kind != "call" or not node.shape or L.kind(node.op) != "ufunc" or self.kwargs[i]:
             return None
-        template = L.LOWER.get(node.op)
-        if not isinstance(template, str) or self.lowered.get(i) is None:
+        expr = self.lowered.get(i)
+        if expr is None:
             return None
-        aug = L.AUGMENTED.get(node.op)
-        ufunc = L.ufunc_of(node.op)
-        if aug is None and (ufunc is None or _size(node) < 4096 or ufunc.nout != 1 or
-                            not template.startswith("np.") or not template.endswith(")")):
+        aug = L.AUGMENTED.get(node.op) if isinstance(L.LOWER.get(node.op), str) else None
+        ufunc = L.single_ufunc(expr)          # (out= is added to that one call)
+        if aug is None and (ufunc is None or _size(node) < 4096 or ufunc.nout != 1):
             return None
         args = self.args[i]
         for k, a in enumerate(args):

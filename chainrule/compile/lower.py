@@ -152,10 +152,21 @@ def kind(op):
     return KINDS.get(op)
 
 
-def ufunc_of(op):
-    """The NumPy ufunc an elementwise op is, if any (for in-place forms with out=)."""
-    fn = getattr(op, "fn", None)
-    return fn if isinstance(fn, np.ufunc) and KINDS.get(op) == "ufunc" else None
+def single_ufunc(expr):
+    """The NumPy ufunc if the lowered source ``expr`` is one call of it, ``np.name(...)``."""
+    m = _CALL.match(expr)
+    if m is None:
+        return None
+    depth = 0
+    for k in range(m.end() - 1, len(expr)):
+        depth += {"(": 1, ")": -1}.get(expr[k], 0)
+        if depth == 0:
+            break
+    f = getattr(np, m.group(1), None)
+    return f if k == len(expr) - 1 and isinstance(f, np.ufunc) else None
+
+
+_CALL = re.compile(r"np\.(\w+)\(")
 
 
 def is_const(t):

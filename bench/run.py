@@ -225,7 +225,9 @@ def main(argv=None):
             frameworks.insert(after, "chainrule+anomaly")
         if args.baseline:
             short = baseline(args.baseline, tmp)
-            if "chainrule-compiled" in frameworks:     # the compiler's own before/after row
+            if "chainrule-compiled" in frameworks and \
+                    os.path.isdir(os.path.join(tmp, "baseline", "chainrule", "compile")):
+                # the compiler's own before/after row (a revision before it has none)
                 frameworks.insert(frameworks.index("chainrule-compiled") + 1,
                                   f"chainrule-compiled@{short}")
             if "chainrule" in frameworks or "chainrule-compiled" not in frameworks:

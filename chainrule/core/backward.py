@@ -7,6 +7,7 @@ node along different paths are added.  That is all of backpropagation.
 """
 from __future__ import annotations
 
+import itertools
 import operator
 
 import numpy as np
@@ -232,8 +233,7 @@ def run_backward(out, seed, create_graph=False, free=False, inputs=None, retaine
     tensor_hooks = _tensor_hooks
     owned = set()                     # gradient arrays we made, so may add into in place
     results = []
-    while order:                      # popped, so a freed node's value goes as soon as it is done
-        t = order.pop()
+    for t in _walk(order, free):
         g = grads.pop(t, None)
         if g is None:
             continue
@@ -295,6 +295,19 @@ def _retain(t, g, retained):
         t.grad = g if t.grad is None else t.grad + g
 
 
+def _walk(order, free, large=1 << 16, samples=16):
+    """The nodes from the output back.  When the graph is being freed and holds large arrays,
+    each node is popped, so its value goes as soon as it is done (a deep network's backward
+    pass then peaks well below activations + gradients).  Otherwise the list is read in place,
+    about 0.1 µs a node quicker, which is a tenth of a small op's cost; a sample of the nodes
+    decides."""
+    if free and order:
+        step = max(1, len(order) // samples)
+        if any(t.data.nbytes >= large for t in order[::step]):
+            return map(order.pop, itertools.repeat(-1, len(order)))
+    return reversed(order)
+
+
 def _first_order(order, grads, free, retained=None):
     """The same loop for the common case (plain arrays, every leaf, no observers), kept tight.
 
@@ -303,9 +316,8 @@ def _first_order(order, grads, free, retained=None):
     """
     owned = set()
     results = []
-    pop, get, next_node = grads.pop, grads.get, order.pop
-    while order:
-        t = next_node()
+    pop, get = grads.pop, grads.get
+    for t in _walk(order, free):
         g = pop(t, None)
         if g is None:
             continue

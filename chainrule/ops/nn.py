@@ -183,10 +183,12 @@ def _xent_outputs(z, t, loss=True, slope=False, probabilities=False):
             t.shape == shape and z.dtype.kind == "f" and t.dtype.kind == "f"):
         z, t, shape = _xent_inputs(z, t)
     dtype = z.dtype
-    wide = _F64 if dtype.kind == t.dtype.kind == "f" and dtype.itemsize <= 8 >= t.dtype.itemsize \
-        else np.result_type(_wide(dtype), _wide(t.dtype))
+    real = dtype.kind == t.dtype.kind == "f"
+    wide = _F64 if real and dtype.itemsize <= 8 and t.dtype.itemsize <= 8 else \
+        np.result_type(_wide(dtype), _wide(t.dtype))
     zc, tc = z.T.astype(wide, order="C"), t.T.astype(wide, order="C")
-    if shape[-1] and math.isfinite(np.add.reduce(zc, axis=None)):
+    total_z = np.add.reduce(zc, axis=None)     # (inf or nan if a score is; or a rare overflow)
+    if shape[-1] and (math.isfinite(total_z) if real else np.isfinite(total_z)):
         zc -= np.maximum.reduce(zc, axis=0)
         e = np.exp(zc)
         s = np.add.reduce(e, axis=0)

@@ -137,7 +137,7 @@ _F64 = np.dtype(np.float64)
 def _wide(dtype):
     """float16/float32 scores are computed in float64: the loss of a confident prediction is
     a small difference of large numbers in float32."""
-    return np.dtype(np.float64) if dtype.kind == "f" and dtype.itemsize < 8 else dtype
+    return _F64 if dtype.kind == "f" and dtype.itemsize < 8 else dtype
 
 
 def _xent_inputs(z, t):

@@ -145,10 +145,11 @@ def test_slope_primitive_second_order_both_modes(n, c, broadcast, seed):
     np.testing.assert_allclose(hess, want, atol=1e-10)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.integers(1, 4), st.integers(1, 5), st.integers(0, 2**16))
 def test_complex_scores_follow_the_formula_quietly(n, k, seed):
-    """Complex scores (kept as before: the holomorphic formula, no warning)."""
+    """Complex scores (kept as before: the holomorphic formula, no warning).  The complex
+    log makes the loss defined up to multiples of 2πi, so losses are compared through exp."""
     r = np.random.default_rng(seed)
     z = r.standard_normal((n, k)) + 1j * r.standard_normal((n, k))
     t = r.dirichlet(np.ones(k), n)
@@ -156,6 +157,6 @@ def test_complex_scores_follow_the_formula_quietly(n, k, seed):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         loss, slope = nn_ops._xent_and_slope(z, t)
-    np.testing.assert_allclose(loss, -(t * ls).sum(-1), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(np.exp(-loss), np.exp((t * ls).sum(-1)), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(slope, np.exp(ls) * t.sum(-1, keepdims=True) - t,
                                rtol=1e-10, atol=1e-12)
